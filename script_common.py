@@ -1,0 +1,151 @@
+"""What both example scripts share: their common flags, choosing the digits to
+show, writing a run atomically, and turning errors into one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from mnist_data import CLASS_NAMES, DataError, Dataset
+
+# A file in every run these scripts write; only such a folder is ever replaced.
+RUN_MARKER = "run.json"
+
+
+class UserError(Exception):
+    """A flag the scripts cannot use; the message says why and what to do."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line on stderr instead of the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> None:
+    """Flags every script has: where the data comes from and where the run goes."""
+    parser.add_argument("--logdir", default=default_logdir,
+                        help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with MNIST-format IDX files (plain or .gz) or a Keras mnist.npz; "
+                             "default: Keras' download, or the bundled 5,000-digit sample when offline")
+    parser.add_argument("--dataset", choices=sorted(CLASS_NAMES), default="mnist",
+                        help="which class names and Keras download to use (default: %(default)s)")
+    parser.add_argument("--num-images", type=positive_int, default=None,
+                        help="how many test digits to embed and show (default: 10000, "
+                             "or the whole test split when it is smaller)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+
+
+def select_shown(data: Dataset, num_images: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``num_images`` test digits: images, labels, source index."""
+    available = len(data.test_images)
+    if available == 0:
+        raise DataError(f"{data.source} has no test images to show")
+    if num_images is None:
+        num_images = min(10_000, available)
+    elif num_images > available:
+        raise UserError(f"--num-images {num_images} is more than the {available} test images in {data.source}")
+    return data.test_images[:num_images], data.test_labels[:num_images], data.test_index[:num_images]
+
+
+def _is_own_run(path: Path) -> bool:
+    return (path / RUN_MARKER).is_file() or not any(path.iterdir())
+
+
+def _staging_parent(logdir: Path) -> Path:
+    """Where to build a run: outside the folder TensorBoard watches if we can.
+
+    TensorBoard serves the parent of ``logdir`` (``logs/``) and lists every
+    folder below it, hidden ones too, so the run is built one level higher,
+    beside ``logs/``, when that is writable and on the same file system (a
+    rename is atomic only within one file system).
+    """
+    parent = logdir.resolve().parent
+    grandparent = parent.parent
+    if (grandparent != parent and os.access(grandparent, os.W_OK | os.X_OK)
+            and os.stat(grandparent).st_dev == os.stat(parent).st_dev):
+        return grandparent
+    return parent
+
+
+@contextmanager
+def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it replaces ``logdir`` whole.
+
+    The run is written into a hidden ``.<name>.partial-*`` folder and renamed
+    into place only when complete, so an earlier run survives a crash or
+    Ctrl-C, and TensorBoard never reads a half-written run. An existing
+    ``logdir`` is replaced only if these scripts wrote it (it holds
+    ``run.json``) or it is empty; anything else is left alone.
+    """
+    logdir = Path(logdir)
+    if logdir.exists() and not logdir.is_dir():
+        raise UserError(f"--logdir {logdir} is a file; choose a directory")
+    if logdir.is_dir() and not _is_own_run(logdir):
+        raise UserError(f"--logdir {logdir} holds files these scripts did not write; choose a new directory")
+    logdir.parent.mkdir(parents=True, exist_ok=True)
+    # Not tempfile.mkdtemp: its 0700 mode would hide the run from other users.
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging = _staging_parent(logdir) / f".{logdir.name}.partial-{tag}"
+    staging.mkdir()
+    try:
+        yield staging
+        (staging / RUN_MARKER).write_text(json.dumps(run_info, indent=2) + "\n")
+        old = staging.with_name(f".{logdir.name}.old-{tag}")
+        # Ctrl-C is held back during the two renames, so it cannot leave no run.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            if logdir.exists():
+                os.replace(logdir, old)
+            try:
+                os.replace(staging, logdir)
+            except OSError:
+                if old.exists():
+                    os.replace(old, logdir)
+                raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if old.exists():
+            shutil.rmtree(old)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def run_script(main: Callable[[], None]) -> None:
+    """Run ``main``; expected failures become one line on stderr, no traceback."""
+    try:
+        main()
+    except (DataError, UserError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        print(f"error: cannot write or read{where}: {err.strerror or err}; nothing was replaced", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted: the run was not written; any earlier run is unchanged", file=sys.stderr)
+        sys.exit(130)

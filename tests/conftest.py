@@ -1,0 +1,135 @@
+"""Small MNIST-format data made by the tests themselves, and shared helpers."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def make_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 28x28 uint8 digits drawn with a font, randomly shifted and scaled.
+
+    Labels cycle through 0..9 in a shuffled order. Different digits look
+    different, so nearest neighbours and an autoencoder have something to find.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
+    fonts = {size: ImageFont.load_default(size=size) for size in (18, 20, 22, 24)}
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, label in enumerate(labels):
+        image = Image.new("L", (28, 28), 0)
+        center = (14 + int(rng.integers(-3, 4)), 14 + int(rng.integers(-3, 4)))
+        font = fonts[int(rng.choice(list(fonts)))]
+        ImageDraw.Draw(image).text(center, str(label), fill=255, font=font, anchor="mm",
+                                   stroke_width=int(rng.integers(0, 2)), stroke_fill=255)
+        noise = rng.integers(0, 40, (28, 28))
+        images[i] = np.clip(np.asarray(image, dtype=np.int64) + noise * (rng.random((28, 28)) < 0.05), 0, 255)
+    return images, labels
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in the IDX format (magic 00 00 08 rank, sizes, data)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray) -> Path:
+    """Write ``array`` as an IDX file, gzipped when ``path`` ends in ``.gz``."""
+    data = idx_bytes(array)
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def write_mnist_dir(folder: Path, n_test: int, n_train: int = 0, gz: bool = True, seed: int = 0) -> Path:
+    """A folder in the MNIST layout: the t10k pair, plus the train pair if n_train."""
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    images, labels = make_digits(n_test + n_train, seed)
+    write_idx(folder / f"t10k-images-idx3-ubyte{suffix}", images[:n_test])
+    write_idx(folder / f"t10k-labels-idx1-ubyte{suffix}", labels[:n_test])
+    if n_train:
+        write_idx(folder / f"train-images-idx3-ubyte{suffix}", images[n_test:])
+        write_idx(folder / f"train-labels-idx1-ubyte{suffix}", labels[n_test:])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_mnist(tmp_path_factory) -> Path:
+    """300 test digits (gzipped IDX), no train split."""
+    return write_mnist_dir(tmp_path_factory.mktemp("small_mnist"), n_test=300)
+
+
+def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 600,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run one of the example scripts as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, str(REPO / script), *map(str, args)],
+        cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+# TensorFlow's C++ start-up lines, which no script of ours controls.
+_TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before absl",
+                    "To enable the following instructions")
+
+
+def stderr_lines(stderr: str) -> list[str]:
+    """The lines a script itself wrote to stderr, without TensorFlow's start-up noise."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(_TF_LOG_PREFIXES)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoardServer:
+    """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``."""
+
+    def __init__(self, logdir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def get(self, path: str, timeout: float = 120) -> bytes:
+        """GET ``path``, waiting for the server to come up (at most ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                    return response.read()
+            except urllib.error.HTTPError:
+                raise
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()

@@ -1,0 +1,141 @@
+"""The loader: IDX parsing and its validation, folders, .npz, and the fallbacks."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+from conftest import idx_bytes, make_digits, write_idx, write_mnist_dir
+
+import mnist_data
+from mnist_data import DataError, load_dataset, read_idx
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_read_idx_round_trip(tmp_path, suffix):
+    images, labels = make_digits(20)
+    assert np.array_equal(read_idx(write_idx(tmp_path / f"img{suffix}", images)), images)
+    assert np.array_equal(read_idx(write_idx(tmp_path / f"lab{suffix}", labels)), labels)
+
+
+def _raw_idx(tmp_path, data: bytes, name="t10k-images-idx3-ubyte"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x00\x00\x08", "bad magic"),
+        (b"PK\x03\x04" + bytes(100), "bad magic"),
+        (bytes([0, 0, 0x0D, 1, 0, 0, 0, 1]) + bytes(4), "type 0x0d"),
+        (bytes([0, 0, 8, 3, 0, 0, 0, 2]), "truncated or invalid IDX header"),
+        (idx_bytes(np.zeros((5, 28, 28)))[:-10], "is truncated"),
+        (idx_bytes(np.zeros((5, 28, 28))) + b"x", "longer than its header says"),
+    ],
+)
+def test_read_idx_rejects_corrupt_files(tmp_path, data, message):
+    with pytest.raises(DataError, match=message):
+        read_idx(_raw_idx(tmp_path, data))
+
+
+def test_read_idx_header_claiming_a_billion_images_allocates_nothing(tmp_path):
+    header = bytes([0, 0, 8, 3]) + (10**9).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(_raw_idx(tmp_path, header + bytes(784)))
+
+
+def test_read_idx_truncated_gzip(tmp_path):
+    data = gzip.compress(idx_bytes(np.zeros((50, 28, 28))))
+    path = _raw_idx(tmp_path, data[: len(data) // 2], "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError, match="not a complete gzip file"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_folder_with_both_splits(tmp_path, gz):
+    write_mnist_dir(tmp_path, n_test=40, n_train=60, gz=gz)
+    data = load_dataset("mnist", tmp_path)
+    assert data.train_images.shape == (60, 28, 28) and data.train_labels.shape == (60,)
+    assert data.test_images.shape == (40, 28, 28) and data.test_labels.shape == (40,)
+    assert data.test_images.dtype == np.uint8 and data.test_labels.dtype == np.uint8
+    expected_images, expected_labels = make_digits(100)
+    assert np.array_equal(data.test_images, expected_images[:40])
+    assert np.array_equal(data.train_labels, expected_labels[40:])
+    assert np.array_equal(data.test_index, np.arange(40))
+    assert data.class_names == [str(d) for d in range(10)]
+
+
+def test_folder_with_only_the_test_pair_has_an_empty_train_split(small_mnist):
+    data = load_dataset("mnist", small_mnist)
+    assert data.train_images.shape == (0, 28, 28)
+    assert len(data.test_images) == 300
+
+
+def test_fashion_mnist_class_names(small_mnist):
+    assert load_dataset("fashion_mnist", small_mnist).class_names[9] == "Ankle boot"
+
+
+def test_keras_style_npz(tmp_path):
+    images, labels = make_digits(30)
+    np.savez(tmp_path / "mnist.npz", x_train=images[:20], y_train=labels[:20], x_test=images[20:], y_test=labels[20:])
+    for where in (tmp_path, tmp_path / "mnist.npz"):
+        data = load_dataset("mnist", where)
+        assert np.array_equal(data.test_images, images[20:])
+        assert np.array_equal(data.train_labels, labels[:20])
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "has no t10k-images-idx3-ubyte"),
+        (lambda d: write_idx(d / "t10k-images-idx3-ubyte", make_digits(5)[0]), "no t10k-labels-idx1-ubyte"),
+        (lambda d: (write_idx(d / "t10k-images-idx3-ubyte", make_digits(5)[0]),
+                    write_idx(d / "t10k-labels-idx1-ubyte", make_digits(6)[1])), "5 images but 6 labels"),
+        (lambda d: (write_idx(d / "t10k-images-idx3-ubyte", make_digits(5)[0]),
+                    write_idx(d / "t10k-labels-idx1-ubyte", np.array([1, 2, 3, 4, 12]))), "label 12, outside"),
+        (lambda d: (write_idx(d / "t10k-images-idx3-ubyte", np.zeros((5, 32, 32))),
+                    write_idx(d / "t10k-labels-idx1-ubyte", np.zeros(5))), "32x32, expected 28x28"),
+        (lambda d: (write_idx(d / "t10k-images-idx3-ubyte", np.zeros((5, 784))),
+                    write_idx(d / "t10k-labels-idx1-ubyte", np.zeros(5))), "rank 2, expected 3"),
+    ],
+)
+def test_bad_folders(tmp_path, setup, message):
+    setup(tmp_path)
+    with pytest.raises(DataError, match=message):
+        load_dataset("mnist", tmp_path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset("mnist", tmp_path / "nowhere")
+
+
+def test_bundled_sample_is_5000_shuffled_real_digits():
+    data = mnist_data.load_bundled_sample()
+    assert data.test_images.shape == (5000, 28, 28) and data.test_images.dtype == np.uint8
+    assert np.bincount(data.test_labels).tolist() == [500] * 10
+    assert len(data.train_images) == 0
+    # Shuffled: the first 100 digits hold every class, not a block of zeros.
+    assert len(set(data.test_labels[:100].tolist())) == 10
+    assert sorted(data.test_index.tolist()) == list(range(5000))
+    assert 30 < data.test_images.mean() < 37  # real MNIST: a mean pixel value of about 33
+
+
+def test_download_failure_falls_back_to_the_bundled_sample(monkeypatch, capsys):
+    def offline(dataset):
+        raise Exception("URL fetch failure on https://example/mnist.npz: None -- [Errno -2] Name or service not known")
+
+    monkeypatch.setattr(mnist_data, "load_with_keras", offline)
+    data = load_dataset("mnist")
+    assert len(data.test_images) == 5000
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1 and "could not download MNIST" in warning[0] and "--data-dir" in warning[0]
+
+
+def test_fashion_mnist_download_failure_asks_for_a_data_dir(monkeypatch):
+    monkeypatch.setattr(mnist_data, "load_with_keras", lambda dataset: (_ for _ in ()).throw(Exception("offline")))
+    with pytest.raises(DataError, match="could not download fashion_mnist.*--data-dir"):
+        load_dataset("fashion_mnist")

@@ -1,0 +1,102 @@
+"""mnist_tsne.py end to end: run as a user would, then ask a real TensorBoard."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from conftest import TensorBoardServer, make_digits, run_script, stderr_lines
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def mnist_run(small_mnist, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("served") / "logs"
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logs / "mnist",
+                        "--num-images", 200)
+    assert result.returncode == 0, result.stderr
+    return logs, result
+
+
+def test_run_prints_how_to_open_tensorboard(mnist_run):
+    _, result = mnist_run
+    assert "./run_tensorboard.sh" in result.stdout and "#projector" in result.stdout
+
+
+def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
+    run_dir = mnist_run[0] / "mnist"
+    for name in ("checkpoint", "embeddings.ckpt.index", "sprite.png", "metadata.tsv",
+                 "projector_config.pbtxt", "run.json"):
+        assert (run_dir / name).is_file(), name
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert json.loads((run_dir / "run.json").read_text())["tensors"]["pixels"] == [200, 784]
+    # Nothing is left beside the run: no staging folders.
+    assert [p.name for p in mnist_run[0].iterdir()] == ["mnist"]
+    assert not list(mnist_run[0].parent.glob(".mnist.*"))
+
+
+def test_tensorboard_serves_the_run(mnist_run):
+    logs = mnist_run[0]
+    images, labels = make_digits(300)
+    server = TensorBoardServer(logs)
+    try:
+        assert json.loads(server.get("/data/plugin/projector/runs")) == ["mnist"]
+        info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
+        (embedding,) = info["embeddings"]
+        assert embedding["tensorName"] == "pixels"
+        assert embedding["tensorShape"] == [200, 784]
+
+        tensor = np.frombuffer(server.get("/data/plugin/projector/tensor?run=mnist&name=pixels"), np.float32)
+        assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)
+
+        metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
+        assert metadata[0] == "label\tclass_name\tindex"
+        assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels[:200].tolist()
+
+        png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
+        sprite = np.asarray(Image.open(io.BytesIO(png)))
+        assert sprite.shape == (14 * 28, 15 * 28)  # ceil(sqrt(200)) = 15 columns, 14 rows
+        assert np.array_equal(sprite[28:56, 28 * 3:28 * 4], 255 - images[15 + 3])
+    finally:
+        server.close()
+
+
+def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
+    logdir = tmp_path / "logs" / "mnist"
+    for n in (20, 30):
+        result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", n)
+        assert result.returncode == 0, result.stderr
+        assert json.loads((logdir / "run.json").read_text())["num_images"] == n
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data-dir", "{tmp}/nowhere"], "does not exist"),
+        (["--data-dir", "{tmp}"], "has no t10k-images-idx3-ubyte"),
+        (["--num-images", "0"], "--num-images: must be at least 1"),
+        (["--num-images", "-3"], "--num-images: must be at least 1"),
+        (["--num-images", "301"], "more than the 300 test images"),
+        (["--logdir", "{tmp}/afile"], "is a file"),
+        (["--logdir", "{tmp}/notours"], "did not write"),
+    ],
+)
+def test_bad_input_gets_one_line_and_keeps_earlier_files(small_mnist, tmp_path, args, message):
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "notours").mkdir()
+    (tmp_path / "notours" / "notes.txt").write_text("keep me too")
+    args = [a.format(tmp=tmp_path) for a in args]
+    if "--data-dir" not in args:
+        args += ["--data-dir", str(small_mnist)]
+    if "--logdir" not in args:
+        args += ["--logdir", str(tmp_path / "logs" / "mnist")]
+    result = run_script("mnist_tsne.py", *args)
+    assert result.returncode in (1, 2)
+    lines = stderr_lines(result.stderr)
+    assert len(lines) == 1 and "error" in lines[0] and message in lines[0], result.stderr
+    assert (tmp_path / "afile").read_text() == "keep me"
+    assert (tmp_path / "notours" / "notes.txt").read_text() == "keep me too"
+    assert not (tmp_path / "logs" / "mnist").exists()

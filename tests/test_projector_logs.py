@@ -1,0 +1,135 @@
+"""write_projector_logs and make_sprite: the files the Projector reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import make_digits
+from google.protobuf import text_format
+from PIL import Image
+from tensorboard.plugins.projector import ProjectorConfig
+
+from projector_logs import make_sprite, sprite_thumbnail_size, write_projector_logs
+
+CLASS_NAMES = [str(d) for d in range(10)]
+
+
+@pytest.mark.parametrize("n", [1, 7, 30, 100])
+def test_sprite_places_thumbnail_i_at_row_i_div_cols_col_i_mod_cols(n):
+    images, _ = make_digits(n, seed=n)
+    sprite = make_sprite(images)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    assert sprite.shape == (rows * 28, cols * 28) and sprite.dtype == np.uint8
+    for i in range(n):
+        r, c = i // cols, i % cols
+        assert np.array_equal(sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], 255 - images[i])
+    # Empty cells after the last thumbnail are white (blank), not random.
+    if rows * cols > n:
+        assert (sprite[(rows - 1) * 28:, (n % cols) * 28:] == 255).all()
+
+
+def test_sprite_without_invert_keeps_pixels():
+    images, _ = make_digits(4)
+    assert np.array_equal(make_sprite(images, invert=False)[:28, :28], images[0])
+
+
+def test_sprite_of_70000_digits_fits_the_8192_px_limit():
+    images = np.zeros((70_000, 28, 28), np.uint8)
+    images[-1] = 200
+    sprite = make_sprite(images)
+    assert max(sprite.shape) <= 8192
+    assert sprite.shape == (265 * 28, 265 * 28)  # 265 = ceil(sqrt(70000)): fits at full size
+    cols = 265
+    r, c = divmod(69_999, cols)
+    assert (sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == 55).all()
+
+
+def test_sprite_shrinks_thumbnails_past_the_limit():
+    images = np.full((100, 28, 28), 100, np.uint8)
+    sprite = make_sprite(images, max_size=200)  # 10 columns of 28 px would be 280
+    assert sprite_thumbnail_size(images.shape, max_size=200) == (20, 20)
+    assert sprite.shape == (200, 200)
+    assert (sprite == 155).all()
+
+
+@pytest.fixture(scope="module")
+def written_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("logs") / "run"
+    images, labels = make_digits(50)
+    pixels = images.reshape(50, -1).astype(np.float32) / 255
+    code = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    index = np.arange(100, 150)
+    write_projector_logs(run_dir, {"pixels": pixels, "code": code}, labels, images, CLASS_NAMES,
+                         index=index, description="test run")
+    return run_dir, images, labels, pixels, code, index
+
+
+def test_checkpoint_holds_each_embedding_by_its_readable_name(written_run):
+    run_dir, _, _, pixels, code, _ = written_run
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
+    assert reader.get_variable_to_shape_map() == {"pixels": [50, 784], "code": [50, 8]}
+    assert reader.get_variable_to_dtype_map()["pixels"] == tf.float32
+    assert np.array_equal(reader.get_tensor("pixels"), pixels)
+    assert np.array_equal(reader.get_tensor("code"), code)
+
+
+def test_metadata_has_header_and_one_row_per_point(written_run):
+    run_dir, _, labels, _, _, index = written_run
+    lines = (run_dir / "metadata.tsv").read_text().splitlines()
+    assert lines[0] == "label\tclass_name\tindex"
+    assert len(lines) == 51
+    assert lines[1:] == [f"{label}\t{label}\t{i}" for label, i in zip(labels, index, strict=True)]
+
+
+def test_config_uses_relative_paths_and_lists_every_tensor(written_run):
+    run_dir = written_run[0]
+    config = text_format.Parse((run_dir / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    assert [e.tensor_name for e in config.embeddings] == ["pixels", "code"]
+    assert config.model_checkpoint_path == ""
+    for embedding in config.embeddings:
+        assert embedding.metadata_path == "metadata.tsv"
+        assert embedding.sprite.image_path == "sprite.png"
+        assert list(embedding.sprite.single_image_dim) == [28, 28]
+    # A relative checkpoint path too, so the run can be moved.
+    assert 'model_checkpoint_path: "embeddings.ckpt"' in (run_dir / "checkpoint").read_text()
+
+
+def test_sprite_file_matches_make_sprite(written_run):
+    run_dir, images = written_run[:2]
+    assert np.array_equal(np.asarray(Image.open(run_dir / "sprite.png")), make_sprite(images))
+
+
+def test_event_file_holds_the_text_summary(written_run):
+    run_dir = written_run[0]
+    events = list(run_dir.glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    texts = [v.tensor.string_val[0].decode() for e in tf.compat.v1.train.summary_iterator(str(events[0]))
+             for v in e.summary.value if v.tag == "projector_run"]
+    assert len(texts) == 1 and "test run" in texts[0] and "| `code` | 50 | 8 |" in texts[0]
+
+
+def test_moved_run_still_loads(written_run, tmp_path):
+    import shutil
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(written_run[0], moved)
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(moved)))
+    assert reader.has_tensor("code")
+
+
+@pytest.mark.parametrize(
+    ("embeddings", "message"),
+    [
+        ({}, "no embeddings"),
+        ({"x": np.zeros((49, 3))}, r"shape \(49, 3\), expected \[50, D\]"),
+        ({"x": np.zeros(50)}, "expected"),
+        ({"x": np.full((50, 3), np.nan)}, "NaN or infinite"),
+        ({"x": np.full((50, 3), np.inf)}, "NaN or infinite"),
+    ],
+)
+def test_bad_embeddings_raise_and_write_nothing(tmp_path, embeddings, message):
+    images, labels = make_digits(50)
+    with pytest.raises(ValueError, match=message):
+        write_projector_logs(tmp_path / "run", embeddings, labels, images, CLASS_NAMES)
+    assert not (tmp_path / "run").exists()
