@@ -22,8 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_data import load_dataset
-from projector_logs import write_projector_logs
-from script_common import ArgumentParser, add_common_args, run_script, select_shown, staged_run
+from script_common import (
+    ArgumentParser,
+    add_common_args,
+    run_script,
+    select_shown,
+    staged_run,
+    write_embedding_run,
+)
 
 
 def parse_args(argv: list[str] | None = None):
@@ -48,18 +54,23 @@ def main(argv: list[str] | None = None) -> None:
     pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
     embeddings = {"pixels": pixels}
 
-    # ## Write the run
-    # Into a staging folder first, moved into place only when complete, so a
-    # crash or Ctrl-C never leaves a half-written run for TensorBoard.
-    run_info = {"script": "mnist_tsne.py", "data": data.source, "num_images": len(images),
-                "tensors": {name: list(e.shape) for name, e in embeddings.items()}}
+    # ## Write the run, with a finished t-SNE map
+    # The Projector can run t-SNE itself, but in the browser, on at most
+    # 10,000 points, and it forgets the result. With --tsne (the default) a
+    # converged map is computed here and stored as one more tensor,
+    # `pixels_tsne_2d`, plus a picture and kNN / trustworthiness figures.
+    # The run is built in a staging folder and moved into place only when
+    # complete, so a crash or Ctrl-C never leaves a half-written run.
+    run_info = {"script": "mnist_tsne.py", "data": data.source, "num_images": len(images), "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
-        write_projector_logs(
-            run_dir, embeddings, labels, images, data.class_names, index=index,
+        write_embedding_run(
+            run_dir, args, embeddings, images, labels, index, data.class_names,
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
+            evaluate=args.tsne,
         )
 
-    print(f"Wrote {args.logdir}: tensor 'pixels' {list(pixels.shape)}, sprite, labels.")
+    print(f"Wrote {args.logdir}: tensor 'pixels' {list(pixels.shape)}{' and its t-SNE map' if args.tsne else ''}, "
+          "sprite, labels.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_data import CLASS_NAMES, DataError, Dataset
+from projector_logs import write_projector_logs
 
 # A file in every run these scripts write; only such a folder is ever replaced.
 RUN_MARKER = "run.json"
@@ -44,6 +45,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> None:
     """Flags every script has: where the data comes from and where the run goes."""
     parser.add_argument("--logdir", default=default_logdir,
@@ -57,6 +68,14 @@ def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> Non
                         help="how many test digits to embed and show (default: 10000, "
                              "or the whole test split when it is smaller)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--tsne", action=argparse.BooleanOptionalAction, default=True,
+                        help="also store a converged t-SNE of every embedding, a picture of the map and "
+                             "quality metrics (default: on; --no-tsne is much faster)")
+    parser.add_argument("--perplexity", type=positive_float, default=30.0,
+                        help="t-SNE perplexity: roughly how many neighbours each point keeps close "
+                             "(default: %(default)s)")
+    parser.add_argument("--tsne-dims", type=int, nargs="+", choices=(2, 3), default=[2],
+                        help="t-SNE map dimensions, 2 and/or 3 (default: 2); the picture needs 2")
 
 
 def select_shown(data: Dataset, num_images: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,6 +152,58 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_embedding_run(run_dir: Path, args: argparse.Namespace, embeddings: dict[str, np.ndarray],
+                        images: np.ndarray, labels: np.ndarray, index: np.ndarray, class_names: list[str],
+                        description: str, evaluate: bool, extra_metrics: dict | None = None) -> dict:
+    """Add t-SNE maps (with ``args.tsne``), measure, and write the Projector run.
+
+    Each embedding gets ``<name>_tsne_2d`` / ``_3d`` tensors and, for 2-D, a
+    picture ``tsne_map_<name>.png``. With ``evaluate``, every tensor's kNN
+    accuracy and trustworthiness go to ``metrics.json``, the terminal and the
+    Text tab. Returns the metrics (empty without ``evaluate``).
+    """
+    tensors = dict(embeddings)
+    # Trustworthiness is measured against what a tensor was computed from.
+    sources = {name: "pixels" for name in embeddings if name != "pixels" and "pixels" in embeddings}
+    maps = {}
+    if args.tsne:
+        from tsne_map import plot_tsne_map, tsne_embedding  # openTSNE and matplotlib load only when used
+
+        for name, values in embeddings.items():
+            for dims in sorted(set(args.tsne_dims)):
+                tsne_name = f"{name}_tsne_{dims}d"
+                tensors[tsne_name] = tsne_embedding(values, dims, args.perplexity, args.seed, name)
+                sources[tsne_name] = name
+                if dims == 2:
+                    maps[name] = plot_tsne_map(tensors[tsne_name], labels, images, class_names,
+                                               title=f"t-SNE of {name} (perplexity {args.perplexity:g})",
+                                               seed=args.seed)
+
+    metrics = {}
+    if evaluate:
+        from embedding_metrics import evaluate_embeddings, metrics_table
+
+        print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
+        metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, args.seed), **(extra_metrics or {})}
+        table = metrics_table(metrics["embeddings"])
+        print(table)
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+    write_projector_logs(run_dir, tensors, labels, images, class_names, index=index, description=description)
+
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(run_dir))
+    with writer.as_default():
+        if metrics:
+            tf.summary.text("metrics", table, step=0)
+        for name, png in maps.items():
+            (run_dir / f"tsne_map_{name}.png").write_bytes(png)
+            tf.summary.image(f"tsne_map/{name}", tf.image.decode_png(png, channels=3)[None], step=0)
+    writer.close()
+    return metrics
 
 
 def run_script(main: Callable[[], None]) -> None:

@@ -1,0 +1,198 @@
+"""A dense Keras autoencoder's 64-number code, beside the raw pixels.
+
+What this example teaches: train a small autoencoder on MNIST without labels,
+then look at what its code has learned in TensorBoard's Embedding Projector.
+The code (`autoencoder_code`, 64-d) and the raw pixels (`pixels`, 784-d) of
+the same digits sit in one run, sharing one sprite and one metadata file, so
+you can switch between the two tensors and compare their maps. TensorBoard's
+Time Series tab shows the loss curves and its Images tab what the code keeps.
+
+    python autoencoder_tsne.py
+    ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
+
+The run ends with a small table: reconstruction error, and how often a
+digit's 5 nearest neighbours share its label, in pixel space and in code
+space. Labels are used for that measurement only, never in training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from mnist_data import load_dataset
+from script_common import (
+    ArgumentParser,
+    UserError,
+    add_common_args,
+    positive_int,
+    run_script,
+    select_shown,
+    staged_run,
+    write_embedding_run,
+)
+
+MODEL_NAME = "autoencoder.keras"
+VALIDATION_FRACTION = 0.2
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = ArgumentParser(description="Train a dense autoencoder on MNIST and show its code in the Projector.")
+    add_common_args(parser, default_logdir="logs/autoencoder")
+    parser.add_argument("--code-size", type=positive_int, default=64, help="numbers in the code (default: %(default)s)")
+    parser.add_argument("--hidden", type=positive_int, default=256,
+                        help="units in the hidden layers (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
+    parser.add_argument("--load-model", type=Path, default=None,
+                        help="a saved autoencoder (.keras) to embed with; skips training")
+    return parser.parse_args(argv)
+
+
+# ## The model
+# Dense encoder 784 -> 256 -> 64 (the code), and a decoder that mirrors it
+# back to 784 pixels. The code layer is linear so that no unit can die and
+# every number in it is free to take any value; the output is a sigmoid,
+# because pixels are scaled to [0, 1].
+
+
+def build_autoencoder(code_size: int = 64, hidden: int = 256) -> keras.Model:
+    """Dense autoencoder 784 -> hidden -> code -> hidden -> 784, sigmoid output."""
+    pixels = keras.Input(shape=(784,), name="pixels")
+    x = layers.Dense(hidden, activation="relu", name="encoder_hidden")(pixels)
+    code = layers.Dense(code_size, name="code")(x)
+    x = layers.Dense(hidden, activation="relu", name="decoder_hidden")(code)
+    reconstruction = layers.Dense(784, activation="sigmoid", name="reconstruction")(x)
+    autoencoder = keras.Model(pixels, reconstruction, name="autoencoder")
+    # Binary cross-entropy, not MSE: each pixel is treated as the probability
+    # of ink, which gives strong gradients where the sigmoid saturates and
+    # sharper digits. MSE is tracked as the reported reconstruction error.
+    autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["mse"])
+    return autoencoder
+
+
+def encoder_of(autoencoder: keras.Model) -> keras.Model:
+    """The first half of the autoencoder: pixels in, code out."""
+    return keras.Model(autoencoder.input, autoencoder.get_layer("code").output, name="encoder")
+
+
+def load_autoencoder(path: Path) -> keras.Model:
+    """Load a saved autoencoder, with one clear error when it cannot be used."""
+    if not path.is_file():
+        raise UserError(f"--load-model {path} does not exist; train one first (it is saved as {MODEL_NAME})")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as err:  # Keras raises many kinds for a file that is not a model
+        reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+        raise UserError(f"--load-model {path} is not a Keras model ({reason})") from None
+    if tuple(model.input_shape) != (None, 784) or "code" not in [layer.name for layer in model.layers]:
+        raise UserError(f"--load-model {path} takes input {model.input_shape} and must be an autoencoder from "
+                        "this script (input (None, 784), a layer named 'code')")
+    return model
+
+
+# ## Training
+# On the train split, with a held-out fifth for validation. When the data
+# has no train split (a folder with only the t10k pair, or the bundled
+# sample), it trains on the digits that will be shown: an autoencoder never
+# sees labels, so the kNN figures below stay honest.
+
+
+def split_for_training(train_images: np.ndarray, shown_pixels: np.ndarray, seed: int):
+    if len(train_images):
+        pixels = train_images.reshape(len(train_images), -1).astype(np.float32) / 255.0
+    else:
+        print("No train split in this data: training on the shown digits (the autoencoder never sees labels).")
+        pixels = shown_pixels
+    order = np.random.default_rng(seed).permutation(len(pixels))
+    n_val = max(1, int(len(pixels) * VALIDATION_FRACTION))
+    if len(pixels) - n_val < 1:
+        raise UserError(f"{len(pixels)} digits are too few to train on; use more with --num-images")
+    return pixels[order[n_val:]], pixels[order[:n_val]]
+
+
+def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, args, run_dir: Path) -> None:
+    print(f"Training on {len(train_pixels)} digits, validating on {len(val_pixels)} ...")
+    autoencoder.fit(
+        train_pixels, train_pixels,
+        validation_data=(val_pixels, val_pixels),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        shuffle=True,
+        # Loss curves for TensorBoard's Scalars / Time Series tab, as the runs
+        # <logdir>/training/train and .../validation. Not directly in
+        # <logdir>/train: the Projector looks for a checkpoint one folder up
+        # and would list those two as copies of this run.
+        callbacks=[keras.callbacks.TensorBoard(log_dir=str(run_dir / "training"), write_graph=False)],
+    )
+
+
+def reconstruction_grid(autoencoder: keras.Model, pixels: np.ndarray, count: int = 16) -> np.ndarray:
+    """Originals (top row) above their reconstructions (bottom row): [56, count * 28, 1]."""
+    originals = pixels[:count]
+    reconstructed = autoencoder.predict(originals, verbose=0)
+    rows = [np.concatenate(list(batch.reshape(-1, 28, 28)), axis=1) for batch in (originals, reconstructed)]
+    return np.concatenate(rows, axis=0)[..., None]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    # Same seed, same machine, same numbers: deterministic kernels cost little here.
+    tf.config.experimental.enable_op_determinism()
+
+    # ## Load the digits
+    data = load_dataset(args.dataset, args.data_dir)
+    images, labels, index = select_shown(data, args.num_images)
+    pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    print(f"Loaded {len(images)} digits to show from {data.source}")
+    autoencoder = load_autoencoder(args.load_model) if args.load_model else None
+
+    run_info = {"script": "autoencoder_tsne.py", "data": data.source, "num_images": len(images),
+                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+    with staged_run(args.logdir, run_info) as run_dir:
+        # ## Train (or load) the autoencoder
+        reconstruction = {}
+        if autoencoder is None:
+            autoencoder = build_autoencoder(args.code_size, args.hidden)
+            train_pixels, val_pixels = split_for_training(data.train_images, pixels, args.seed)
+            train(autoencoder, train_pixels, val_pixels, args, run_dir)
+            reconstruction = {
+                "train_mse": round(float(autoencoder.evaluate(train_pixels, train_pixels, verbose=0)[1]), 5),
+                "validation_mse": round(float(autoencoder.evaluate(val_pixels, val_pixels, verbose=0)[1]), 5),
+            }
+        else:
+            print(f"Loaded {args.load_model}; not training.")
+        reconstruction["shown_mse"] = round(float(autoencoder.evaluate(pixels, pixels, verbose=0)[1]), 5)
+        autoencoder.save(run_dir / MODEL_NAME)
+
+        # ## What the code keeps: originals above reconstructions
+        writer = tf.summary.create_file_writer(str(run_dir))
+        with writer.as_default():
+            tf.summary.image("reconstructions", reconstruction_grid(autoencoder, pixels)[None], step=0)
+        writer.close()
+
+        # ## The embeddings: code and pixels of the same digits, in one run
+        code = encoder_of(autoencoder).predict(pixels, batch_size=1024, verbose=0)
+        embeddings = {"pixels": pixels, "autoencoder_code": code}
+        metrics = write_embedding_run(
+            run_dir, args, embeddings, images, labels, index, data.class_names,
+            description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
+                        f"from {data.source}.",
+            evaluate=True, extra_metrics={"reconstruction": reconstruction},
+        )
+
+    print("\nReconstruction error (mean squared, pixels in [0, 1]): "
+          + ", ".join(f"{k.removesuffix('_mse')} {v:.4f}" for k, v in reconstruction.items()))
+    knn = {name: m["knn_accuracy"] for name, m in metrics["embeddings"].items() if "_tsne_" not in name}
+    print("kNN accuracy: " + ", ".join(f"{name} {value:.3f}" for name, value in knn.items()))
+    print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; model {MODEL_NAME}; metrics.json.")
+    print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
+
+
+if __name__ == "__main__":
+    run_script(main)

@@ -1,0 +1,123 @@
+"""The offline t-SNE, its picture, the metrics, and what --no-tsne leaves out."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import make_digits, run_script, stderr_lines
+from PIL import Image
+from test_autoencoder_tsne import summaries
+
+from embedding_metrics import evaluate_embeddings, knn_accuracy, metrics_table
+from tsne_map import plot_tsne_map, tsne_embedding
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = make_digits(200, seed=5)
+    return images, labels, images.reshape(200, -1).astype(np.float32) / 255
+
+
+def test_tsne_shapes_and_same_seed_same_coordinates(digits):
+    pixels = digits[2]
+    first = tsne_embedding(pixels, 2, perplexity=10, seed=1)
+    assert first.shape == (200, 2) and first.dtype == np.float32
+    assert np.array_equal(first, tsne_embedding(pixels, 2, perplexity=10, seed=1))
+    assert not np.allclose(first, tsne_embedding(pixels, 2, perplexity=10, seed=2))
+    assert tsne_embedding(pixels, 3, perplexity=10, seed=1).shape == (200, 3)
+
+
+def test_tsne_keeps_separate_clusters_apart():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 30)
+    centers = rng.normal(scale=10, size=(10, 120))
+    points = centers[labels] + rng.normal(size=(300, 120))  # ten well-separated blobs in 120-D
+    coords = tsne_embedding(points, 2, perplexity=10, seed=0)
+    assert knn_accuracy(coords, labels) > 0.95  # chance is 0.1
+
+
+def test_tsne_refuses_too_few_points_for_the_perplexity(digits):
+    with pytest.raises(ValueError, match="lower --perplexity"):
+        tsne_embedding(digits[2][:50], 2, perplexity=30)
+
+
+def test_map_picture_has_its_size_and_is_not_blank(digits):
+    images, labels, pixels = digits
+    coords = np.random.default_rng(0).normal(size=(200, 2))
+    png = plot_tsne_map(coords, labels, images, [str(d) for d in range(10)], title="test")
+    picture = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert picture.shape == (1000, 1000, 3)
+    assert picture.std() > 10
+    assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 50  # ten class colours, blended
+
+
+def test_metrics_cover_every_tensor_and_make_a_markdown_table(digits):
+    _, labels, pixels = digits
+    embeddings = {"pixels": pixels, "pixels_tsne_2d": pixels[:, :2]}
+    metrics = evaluate_embeddings(embeddings, labels, {"pixels_tsne_2d": "pixels"})
+    assert set(metrics) == {"pixels", "pixels_tsne_2d"}
+    assert metrics["pixels"]["trustworthiness"] is None
+    assert 0 <= metrics["pixels_tsne_2d"]["trustworthiness"] <= 1
+    table = metrics_table(metrics)
+    assert table.splitlines()[0].startswith("| tensor |") and "| `pixels_tsne_2d` | 2 |" in table
+
+
+@pytest.fixture(scope="module")
+def tsne_run(small_mnist, tmp_path_factory):
+    logdir = tmp_path_factory.mktemp("tsne") / "logs" / "mnist"
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 150,
+                        "--tsne-dims", "2", "3", "--perplexity", "15", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    return logdir, result
+
+
+def test_script_stores_2d_and_3d_maps_metrics_and_picture(tsne_run):
+    logdir, result = tsne_run
+    reader = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt"))
+    assert reader.get_variable_to_shape_map() == {"pixels": [150, 784], "pixels_tsne_2d": [150, 2],
+                                                  "pixels_tsne_3d": [150, 3]}
+    metrics = json.loads((logdir / "metrics.json").read_text())["embeddings"]
+    assert set(metrics) == {"pixels", "pixels_tsne_2d", "pixels_tsne_3d"}
+    assert Image.open(logdir / "tsne_map_pixels.png").size == (1000, 1000)
+    assert "t-SNE of pixels (150 x 784, PCA to 50) to 2-D, perplexity 15" in result.stdout
+    assert "| `pixels_tsne_3d` | 3 |" in result.stdout
+
+
+def test_script_writes_map_and_metrics_summaries(tsne_run):
+    tags = summaries(tsne_run[0])
+    assert {"tsne_map/pixels", "metrics", "projector_run"} <= set(tags)
+    table = tags["metrics"][0].tensor_proto.string_val[0].decode()
+    assert "| `pixels_tsne_2d` |" in table
+
+
+def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp_path):
+    logdir = tmp_path / "again"
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 150,
+                        "--perplexity", "15", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    first = tf.train.load_checkpoint(str(tsne_run[0] / "embeddings.ckpt")).get_tensor("pixels_tsne_2d")
+    again = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt")).get_tensor("pixels_tsne_2d")
+    assert np.array_equal(first, again)
+
+
+def test_no_tsne_writes_none_of_it(small_mnist, tmp_path):
+    logdir = tmp_path / "plain"
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 100,
+                        "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert tf.train.load_checkpoint(str(logdir / "embeddings.ckpt")).get_variable_to_shape_map() == {
+        "pixels": [100, 784]}
+    assert not list(logdir.glob("tsne_map_*.png")) and not (logdir / "metrics.json").exists()
+    assert "t-SNE" not in result.stdout
+
+
+def test_too_few_digits_for_the_perplexity_is_one_clear_line(small_mnist, tmp_path):
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", tmp_path / "run", "--num-images", 40)
+    assert result.returncode == 2
+    lines = stderr_lines(result.stderr)
+    assert len(lines) == 1 and "lower --perplexity" in lines[0], result.stderr
+    assert not (tmp_path / "run").exists()
