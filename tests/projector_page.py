@@ -1,0 +1,207 @@
+"""Drive TensorBoard's pages in headless Chromium, as a user would click them.
+
+Shared by the browser tests (``tests/test_browser.py``) and the script that
+makes the README's pictures (``docs/make_screenshots.py``), so both look at
+the page the same way. Playwright's CSS locators pierce the open shadow roots
+of the Projector's Polymer elements; the Projector itself lives in an iframe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Flags from DEVELOPERS.md: no sandbox (root), no network chatter, and WebGL
+# through SwiftShader so the Projector's three.js scatter renders without a GPU.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+]
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium binary ($CHROMIUM, Debian's /usr/bin/chromium, or on PATH), or None."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def launch_browser() -> Iterator:
+    """A headless Chromium browser from Playwright, closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class ProjectorPage:
+    """TensorBoard's Projector tab in one browser page."""
+
+    def __init__(self, browser, url: str, width: int = 1400, height: int = 900, timeout_ms: int = 60_000):
+        self.timeout_ms = timeout_ms
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.page.set_default_timeout(timeout_ms)
+        self.page.goto(url + "/#projector")
+        self.frame = self._projector_frame()
+        # The run and tensor menus have no id; the tensor menu's items carry a
+        # shape ("300x784"). The run menu is left out when there is one run.
+        # It comes first, so the first menu is either the run or the tensor menu.
+        first = self.frame.locator("vz-projector-data-panel paper-dropdown-menu:not([id])").first
+        self.tensor_menu = self.frame.locator("vz-projector-data-panel paper-dropdown-menu:not([id])").filter(
+            has=self.frame.locator(".item-details"))
+        self.run_menu = first.filter(has_not=self.frame.locator(".item-details"))
+
+    def _projector_frame(self):
+        for _ in range(self.timeout_ms // 200):
+            frame = self.page.frame(url=re.compile("projector_binary"))
+            if frame:
+                return frame
+            self.page.wait_for_timeout(200)
+        raise TimeoutError("the Projector's iframe never appeared")
+
+    def close(self) -> None:
+        self.page.close()
+
+    # What the data panel says -------------------------------------------------
+
+    def status(self) -> str:
+        """The line above the scatter, e.g. ``Points: 300 | Dimension: 784``."""
+        points = self.frame.get_by_text(re.compile(r"Points: \d+")).first.inner_text()
+        dimension = self.frame.get_by_text(re.compile(r"Dimension: \d+")).first.inner_text()
+        return f"{points.strip()} | {dimension.strip()}"
+
+    def wait_for_status(self, expected: str) -> str:
+        """Wait until the status reads ``expected``; return what it last read."""
+        status = ""
+        for _ in range(max(1, self.timeout_ms // 250)):
+            with contextlib.suppress(Exception):
+                status = self.status()
+            if status == expected:
+                break
+            self.page.wait_for_timeout(250)
+        return status
+
+    def _menu_items(self, menu) -> list[str]:
+        self.tensor_menu.wait_for(state="attached")  # the panel has loaded its lists
+        if not menu.count():
+            return []
+        return [text.split()[0] for text in menu.locator("paper-item").all_inner_texts() if text.strip()]
+
+    def _choose(self, menu, name: str) -> None:
+        menu.click()
+        menu.locator("paper-item", has_text=re.compile(rf"^\s*{re.escape(name)}(\s|$)")).first.click()
+        self.page.keyboard.press("Escape")  # close the menu if the click left it open
+
+    def runs(self) -> list[str]:
+        """Names in the run dropdown ([] when there is only one run: the Projector hides it)."""
+        return self._menu_items(self.run_menu)
+
+    def tensors(self) -> list[str]:
+        """Names in the tensor dropdown, e.g. ``["pixels", "pixels_tsne_2d"]``."""
+        return self._menu_items(self.tensor_menu)
+
+    def choose_run(self, run: str) -> None:
+        if run in self.runs() and self.run_menu.locator("input").first.input_value() != run:
+            self._choose(self.run_menu, run)
+
+    def choose_tensor(self, tensor: str) -> None:
+        if self.tensor_menu.locator("input").first.input_value() != tensor:
+            self._choose(self.tensor_menu, tensor)
+
+    def color_by(self, field: str) -> None:
+        self._choose(self.frame.locator("paper-dropdown-menu#colorby"), field)
+        self.page.wait_for_timeout(500)
+
+    def legend(self) -> dict[str, int]:
+        """The colour legend shown after ``color_by``: class -> number of points."""
+        labels = self.frame.locator("vz-projector-legend .item .label").all_inner_texts()
+        counts = self.frame.locator("vz-projector-legend .item .info").all_inner_texts()
+        return {label.strip(): int(count) for label, count in zip(labels, counts, strict=True)}
+
+    def error_message(self) -> str:
+        """The text of an open error toast (e.g. a metadata/tensor mismatch), or ``""``."""
+        return self.frame.locator("paper-toast#toast").evaluate("t => t.opened ? t.text : ''")
+
+    def choose_projection(self, tab: str) -> None:
+        """Open one of the projection tabs: ``UMAP``, ``T-SNE``, ``PCA`` or ``CUSTOM``."""
+        self.frame.locator("vz-projector-projections-panel paper-tab", has_text=tab).first.click()
+
+    def settle(self, ms: int = 2000) -> None:
+        """Give WebGL a moment to draw after a change."""
+        self.page.wait_for_timeout(ms)
+
+    def scatter_png(self) -> bytes:
+        """A screenshot of the scatter plot alone."""
+        return self.frame.locator("#scatter").screenshot()
+
+
+def shows_digit_thumbnails(png: bytes) -> bool:
+    """Whether a scatter screenshot shows sprite thumbnails rather than plain dots.
+
+    The sprite is black digits on white, so its thumbnails put neutral dark pixels
+    on the canvas; the Projector's plain dots (no sprite) are coloured discs.
+    A blank or single-colour canvas fails too.
+    """
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    dark_neutral = (rgb.max(axis=2) < 100) & (rgb.max(axis=2) - rgb.min(axis=2) < 30)
+    colours = len(np.unique(rgb.reshape(-1, 3) // 8, axis=0))
+    return bool(dark_neutral.mean() > 0.002 and colours > 10)
+
+
+class TimeSeriesPage:
+    """TensorBoard's Time Series tab (scalars and images of every run)."""
+
+    def __init__(self, browser, url: str, width: int = 1400, height: int = 900):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.page.goto(url + "/#timeseries")
+
+    def close(self) -> None:
+        self.page.close()
+
+    def card(self, tag: str, timeout_ms: int = 60_000):
+        """The card of one tag (e.g. ``epoch_loss``), found through the tag filter."""
+        self.page.get_by_role("combobox", name="Filter tags (regex)").fill(f"^{re.escape(tag)}$")
+        card = self.page.locator("card-view").filter(
+            has=self.page.locator(".heading, .tag, span", has_text=re.compile(rf"^\s*{re.escape(tag)}\s*$"))
+        ).first
+        card.wait_for(timeout=timeout_ms)
+        return card
+
+    def scalar_table(self, tag: str) -> dict[str, float]:
+        """Run -> last value, read off the data table under a scalar card."""
+        card = self.card(tag)
+        card.locator("line-chart").first.wait_for()
+        rows: dict[str, float] = {}
+        for _ in range(240):
+            for row in card.locator("tb-data-table-content-row").all():
+                cells = [cell.strip() for cell in row.locator("tb-data-table-content-cell").all_inner_texts()]
+                # cells: colour dot, Run, Smoothed, Value, Step, Relative
+                if len(cells) >= 4:
+                    with contextlib.suppress(ValueError):
+                        rows[cells[1]] = float(cells[3])
+            if rows:
+                break
+            self.page.wait_for_timeout(250)
+        return rows
+
+    def image_sizes(self, tag: str) -> list[tuple[int, int]]:
+        """(width, height) of each image an image card shows, once loaded."""
+        card = self.card(tag)
+        images = card.locator("img")
+        images.first.wait_for()
+        images.first.evaluate("img => img.complete || new Promise(ok => img.addEventListener('load', ok))")
+        return [tuple(img.evaluate("i => [i.naturalWidth, i.naturalHeight]")) for img in images.all()]

@@ -1,0 +1,183 @@
+"""What a user sees: TensorBoard in headless Chromium, driven by Playwright.
+
+Both scripts write runs on a few hundred drawn digits; a real TensorBoard serves
+them; the tests click through the Projector and Time Series tabs as a person
+would. The same checks are then run against deliberately broken runs (sprite
+gone, metadata cut short) and must fail there: they see what users see.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+
+import numpy as np
+import pytest
+from conftest import TensorBoardServer, run_script, write_mnist_dir
+from projector_page import ProjectorPage, TimeSeriesPage, find_chromium, launch_browser, shows_digit_thumbnails
+
+pytest.importorskip("playwright", reason="Playwright is not installed: pip install -r requirements-dev.txt")
+if find_chromium() is None:
+    pytest.skip("Chromium not found: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)",
+                allow_module_level=True)
+
+N = 300
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    """logs/mnist and logs/autoencoder, written by the scripts on drawn digits."""
+    data = write_mnist_dir(tmp_path_factory.mktemp("browser_data"), n_test=N, n_train=600)
+    logs = tmp_path_factory.mktemp("browser") / "logs"
+    mnist = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist", "--num-images", N)
+    assert mnist.returncode == 0, mnist.stderr
+    autoencoder = run_script("autoencoder_tsne.py", "--data-dir", data, "--logdir", logs / "autoencoder",
+                             "--num-images", N, "--epochs", 2)
+    assert autoencoder.returncode == 0, autoencoder.stderr
+    return logs
+
+
+@pytest.fixture(scope="module")
+def server(logs):
+    server = TensorBoardServer(logs)
+    server.get("/data/plugin/projector/runs")  # wait until it answers
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_browser() as browser:
+        yield browser
+
+
+def metadata_label_counts(run_dir) -> dict[str, int]:
+    rows = (run_dir / "metadata.tsv").read_text().splitlines()[1:]
+    return dict(Counter(row.split("\t")[0] for row in rows))
+
+
+def projector_problems(projector: ProjectorPage, run: str, dimension: int, tensors: list[str],
+                       label_counts: dict[str, int]) -> list[str]:
+    """Everything a user would find wrong with ``run`` in the Projector ([] if nothing).
+
+    The run must load with all ``N`` points at ``dimension``, list ``tensors``
+    by name, colour by label with the per-class counts of the metadata, raise
+    no error, and draw digit thumbnails rather than dots.
+    """
+    problems = []
+    try:
+        projector.choose_run(run)
+        projector.choose_tensor(tensors[0])
+    except Exception as error:  # noqa: BLE001 - a failed click is a finding, not a crash
+        return [f"could not choose run {run!r} / tensor {tensors[0]!r}: {type(error).__name__}"]
+    expected = f"Points: {N} | Dimension: {dimension}"
+    if (status := projector.wait_for_status(expected)) != expected:
+        problems.append(f"status reads {status!r}, not {expected!r}")
+    if (listed := projector.tensors()) != tensors:
+        problems.append(f"tensor dropdown lists {listed}, not {tensors}")
+    try:
+        projector.color_by("label")
+        if (legend := projector.legend()) != label_counts:
+            problems.append(f"colour legend {legend} does not match the metadata's {label_counts}")
+    except Exception as error:  # noqa: BLE001
+        problems.append(f"could not colour by label: {type(error).__name__}")
+    if message := projector.error_message():
+        problems.append(f"the Projector shows an error: {message}")
+    projector.settle()
+    if not shows_digit_thumbnails(projector.scatter_png()):
+        problems.append("the scatter shows no digit thumbnails")
+    return problems
+
+
+def test_mnist_run_shows_300_digits_as_thumbnails_coloured_by_label(server, browser, logs):
+    projector = ProjectorPage(browser, server.url)
+    try:
+        assert projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"],
+                                  metadata_label_counts(logs / "mnist")) == []
+        assert sorted(projector.runs()) == ["autoencoder", "mnist"]
+    finally:
+        projector.close()
+
+
+def test_autoencoder_code_switches_the_view_to_64_dimensions(server, browser, logs):
+    tensors = ["autoencoder_code", "autoencoder_code_tsne_2d", "pixels", "pixels_tsne_2d"]
+    projector = ProjectorPage(browser, server.url)
+    try:
+        assert projector_problems(projector, "autoencoder", 64, tensors,
+                                  metadata_label_counts(logs / "autoencoder")) == []
+        for tensor, dimension in [("pixels", 784), ("autoencoder_code", 64), ("autoencoder_code_tsne_2d", 2)]:
+            projector.choose_tensor(tensor)
+            assert projector.wait_for_status(f"Points: {N} | Dimension: {dimension}") == \
+                f"Points: {N} | Dimension: {dimension}"
+    finally:
+        projector.close()
+
+
+def last_epoch_loss(folder) -> float:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    event = accumulator.Tensors("epoch_loss")[-1]
+    return float(np.frombuffer(event.tensor_proto.tensor_content, np.float32)[0]
+                 if event.tensor_proto.tensor_content else event.tensor_proto.float_val[0])
+
+
+def test_time_series_shows_train_and_validation_loss(server, browser, logs):
+    page = TimeSeriesPage(browser, server.url)
+    try:
+        table = page.scalar_table("epoch_loss")
+    finally:
+        page.close()
+    training = logs / "autoencoder" / "training"
+    assert table.keys() == {"autoencoder/training/train", "autoencoder/training/validation"}
+    assert table["autoencoder/training/train"] == pytest.approx(last_epoch_loss(training / "train"), abs=1e-3)
+    assert table["autoencoder/training/validation"] == pytest.approx(last_epoch_loss(training / "validation"),
+                                                                    abs=1e-3)
+
+
+def test_images_tab_shows_the_reconstruction_grid(server, browser):
+    page = TimeSeriesPage(browser, server.url)
+    try:
+        # 16 originals above their 16 reconstructions, 28 px each
+        assert page.image_sizes("reconstructions") == [(16 * 28, 2 * 28)]
+    finally:
+        page.close()
+
+
+def remove_sprite_file(run_dir) -> None:
+    (run_dir / "sprite.png").unlink()
+
+
+def drop_sprite_from_config(run_dir) -> None:
+    config = run_dir / "projector_config.pbtxt"
+    config.write_text(re.sub(r"\s*sprite \{[^}]*\}", "", config.read_text()))
+
+
+def cut_metadata_short(run_dir) -> None:
+    metadata = run_dir / "metadata.tsv"
+    metadata.write_text("\n".join(metadata.read_text().splitlines()[:100]) + "\n")
+
+
+@pytest.mark.parametrize(("breakage", "finding"), [
+    (remove_sprite_file, "status reads 'Points: 0"),  # the Projector waits for the sprite forever
+    (drop_sprite_from_config, "no digit thumbnails"),  # plain dots instead of digits
+    (cut_metadata_short, "does not match the metadata"),
+])
+def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_path):
+    broken_logs = tmp_path / "logs"
+    shutil.copytree(logs / "mnist", broken_logs / "mnist")
+    label_counts = metadata_label_counts(broken_logs / "mnist")
+    breakage(broken_logs / "mnist")
+    server = TensorBoardServer(broken_logs)
+    projector = None
+    try:
+        server.get("/data/plugin/projector/runs")
+        projector = ProjectorPage(browser, server.url, timeout_ms=20_000)
+        problems = projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"], label_counts)
+    finally:
+        if projector:
+            projector.close()
+        server.close()
+    assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
