@@ -5,7 +5,9 @@ It needs numpy, pillow, tensorflow and tensorboard, and writes into one run
 directory:
 
 - ``embeddings.ckpt.*`` + ``checkpoint``: a TensorFlow checkpoint holding each
-  embedding as a float32 tensor under its readable name (``pixels``);
+  embedding as a float32 tensor under its readable name (``pixels``); an
+  embedding of 1 or 2 dimensions gets zero columns up to 3, because the
+  Projector draws nothing for fewer than 3 (see ``MIN_PROJECTOR_DIMS``);
 - ``sprite.png``: every image as a thumbnail, in a row-major grid;
 - ``metadata.tsv``: one row per point (label, class name, index in its split);
 - ``projector_config.pbtxt``: ties them together, with relative paths, so the
@@ -29,6 +31,11 @@ SPRITE_NAME = "sprite.png"
 METADATA_NAME = "metadata.tsv"
 # WebGL textures, and so the Projector's sprite, are limited to 8192 px a side.
 MAX_SPRITE_SIZE = 8192
+# The Projector (TensorBoard 2.21) always starts in 3-D PCA, whose third
+# component is NaN for a 2-D tensor: the scatter stays empty, even in 2-D PCA
+# (no identity projection either: tensorboard#3353, #1204). A zero third
+# column draws the 2-D map as it is, flat.
+MIN_PROJECTOR_DIMS = 3
 
 
 def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE, invert: bool = True) -> np.ndarray:
@@ -86,6 +93,7 @@ def write_projector_logs(
         Point TensorBoard at its parent (``tensorboard --logdir logs``).
       embeddings: tensor name -> array [N, D]; every array has the same N and
         finite values. The names appear in the Projector's tensor dropdown.
+        Arrays with D < 3 (a 2-D map) are stored with zero columns up to 3.
       labels: int class of each point [N], an index into ``class_names``.
       images: uint8 [N, H, W], the points' pictures for the sprite.
       class_names: readable name of each class.
@@ -111,6 +119,8 @@ def write_projector_logs(
             raise ValueError(f"embedding {name!r} has shape {values.shape}, expected [{n}, D]")
         if not np.isfinite(values).all():
             raise ValueError(f"embedding {name!r} contains NaN or infinite values")
+        if values.shape[1] < MIN_PROJECTOR_DIMS:
+            values = np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))
         tensors[name] = values
     logdir.mkdir(parents=True, exist_ok=True)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from mnist_data import CLASS_NAMES, DataError, Dataset
-from projector_logs import write_projector_logs
 
 # A file in every run these scripts write; only such a folder is ever replaced.
 RUN_MARKER = "run.json"
@@ -164,6 +163,13 @@ def write_embedding_run(run_dir: Path, args: argparse.Namespace, embeddings: dic
     accuracy and trustworthiness go to ``metrics.json``, the terminal and the
     Text tab. Returns the metrics (empty without ``evaluate``).
     """
+    # TensorFlow (behind projector_logs) takes seconds to import: importing it
+    # here, after the flags and the data are checked, reports those at once.
+    from projector_logs import write_projector_logs
+
+    for name, values in embeddings.items():
+        if not np.isfinite(values).all():
+            raise ValueError(f"embedding {name!r} contains NaN or infinite values; nothing was written")
     tensors = dict(embeddings)
     # Trustworthiness is measured against what a tensor was computed from.
     sources = {name: "pixels" for name in embeddings if name != "pixels" and "pixels" in embeddings}

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import gzip
 import os
-import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+from projector_page import TensorBoardServer, free_port  # noqa: F401 - re-exported for the tests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -93,43 +90,3 @@ _TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before
 def stderr_lines(stderr: str) -> list[str]:
     """The lines a script itself wrote to stderr, without TensorFlow's start-up noise."""
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith(_TF_LOG_PREFIXES)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class TensorBoardServer:
-    """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``."""
-
-    def __init__(self, logdir: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-
-    def get(self, path: str, timeout: float = 120) -> bytes:
-        """GET ``path``, waiting for the server to come up (at most ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=30) as response:
-                    return response.read()
-            except urllib.error.HTTPError:
-                raise
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()

@@ -13,6 +13,12 @@ import io
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +39,46 @@ def find_chromium() -> str | None:
         if candidate and Path(candidate).is_file():
             return candidate
     return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TensorBoardServer:
+    """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``."""
+
+    def __init__(self, logdir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def get(self, path: str, timeout: float = 120) -> bytes:
+        """GET ``path``, waiting for the server to come up (at most ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                    return response.read()
+            except urllib.error.HTTPError:
+                raise
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ def test_run_holds_code_and_pixels_with_their_tsne(ae_run):
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
     assert reader.get_variable_to_shape_map() == {
         "pixels": [200, 784], "autoencoder_code": [200, 64],
-        "pixels_tsne_2d": [200, 2], "autoencoder_code_tsne_2d": [200, 2],
+        "pixels_tsne_2d": [200, 3], "autoencoder_code_tsne_2d": [200, 3],
     }
     assert (run_dir / "tsne_map_autoencoder_code.png").is_file()
 
@@ -104,7 +104,7 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
         assert sorted(json.loads(server.get("/data/plugin/projector/runs"))) == ["autoencoder", "mnist"]
         info = json.loads(server.get("/data/plugin/projector/info?run=autoencoder"))
         shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
-        assert shapes["autoencoder_code"] == [200, 64] and shapes["autoencoder_code_tsne_2d"] == [200, 2]
+        assert shapes["autoencoder_code"] == [200, 64] and shapes["autoencoder_code_tsne_2d"] == [200, 3]
         code = np.frombuffer(server.get("/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code"),
                              np.float32)
         assert code.shape == (200 * 64,)

@@ -46,7 +46,7 @@ def test_tensorboard_serves_the_run(mnist_run):
         assert json.loads(server.get("/data/plugin/projector/runs")) == ["mnist"]
         info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
         shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
-        assert shapes == {"pixels": [200, 784], "pixels_tsne_2d": [200, 2]}
+        assert shapes == {"pixels": [200, 784], "pixels_tsne_2d": [200, 3]}  # 2-D map + zero column
 
         tensor = np.frombuffer(server.get("/data/plugin/projector/tensor?run=mnist&name=pixels"), np.float32)
         assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)

@@ -75,6 +75,15 @@ def test_checkpoint_holds_each_embedding_by_its_readable_name(written_run):
     assert np.array_equal(reader.get_tensor("code"), code)
 
 
+def test_a_2d_map_gets_a_zero_third_column_so_the_projector_draws_it(tmp_path):
+    images, labels = make_digits(20)
+    tsne_map = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
+    write_projector_logs(tmp_path / "run", {"map": tsne_map}, labels, images, CLASS_NAMES)
+    stored = tf.train.load_checkpoint(str(tmp_path / "run" / "embeddings.ckpt")).get_tensor("map")
+    assert stored.shape == (20, 3)
+    assert np.array_equal(stored[:, :2], tsne_map) and not stored[:, 2].any()
+
+
 def test_metadata_has_header_and_one_row_per_point(written_run):
     run_dir, _, labels, _, _, index = written_run
     lines = (run_dir / "metadata.tsv").read_text().splitlines()

@@ -78,7 +78,7 @@ def tsne_run(small_mnist, tmp_path_factory):
 def test_script_stores_2d_and_3d_maps_metrics_and_picture(tsne_run):
     logdir, result = tsne_run
     reader = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt"))
-    assert reader.get_variable_to_shape_map() == {"pixels": [150, 784], "pixels_tsne_2d": [150, 2],
+    assert reader.get_variable_to_shape_map() == {"pixels": [150, 784], "pixels_tsne_2d": [150, 3],
                                                   "pixels_tsne_3d": [150, 3]}
     metrics = json.loads((logdir / "metrics.json").read_text())["embeddings"]
     assert set(metrics) == {"pixels", "pixels_tsne_2d", "pixels_tsne_3d"}
