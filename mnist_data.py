@@ -73,36 +73,41 @@ def read_idx(path: str | Path) -> np.ndarray:
 
     The format (http://yann.lecun.com/exdb/mnist/): a 4-byte magic number
     ``00 00 08 <rank>``, then ``rank`` big-endian uint32 sizes, then the data.
-    The whole file is read first and the header is checked against its real
-    length, so a corrupt header that claims 10**9 images allocates nothing.
+    The data is read in chunks up to the size the header declares, so memory
+    never exceeds what the file really holds: a corrupt header that claims
+    10**9 images allocates nothing, and a gzip bomb is cut off.
     """
     path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
+        with opener(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
+                raise DataError(f"{path} is not an IDX file (bad magic number); expected MNIST-format files")
+            if magic[2] != _IDX_UBYTE:
+                raise DataError(f"{path} holds IDX type 0x{magic[2]:02x}; only unsigned bytes (0x08) are MNIST format")
+            rank = magic[3]
+            sizes = f.read(4 * rank)
+            if rank == 0 or len(sizes) < 4 * rank:
+                raise DataError(f"{path} has a truncated or invalid IDX header (rank {rank}, "
+                                f"{4 + len(sizes)} bytes)")
+            shape = tuple(int(size) for size in np.frombuffer(sizes, dtype=">u4"))
+            expected = math.prod(shape)
+            data = bytearray()
+            while len(data) <= expected and (chunk := f.read(min(1 << 16, expected + 1 - len(data)))):
+                data += chunk
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise DataError(f"{path} is not a complete gzip file ({err}); download it again") from None
     except OSError as err:
         raise DataError(f"cannot read {path}: {err.strerror or err}") from None
-
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path} is not an IDX file (bad magic number); expected MNIST-format files")
-    if raw[2] != _IDX_UBYTE:
-        raise DataError(f"{path} holds IDX type 0x{raw[2]:02x}; only unsigned bytes (0x08) are MNIST format")
-    rank = raw[3]
-    header_size = 4 + 4 * rank
-    if rank == 0 or len(raw) < header_size:
-        raise DataError(f"{path} has a truncated or invalid IDX header (rank {rank}, {len(raw)} bytes)")
-    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=rank, offset=4))
-    expected = header_size + math.prod(shape)
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "longer than its header says"
-        raise DataError(
-            f"{path} is {problem}: header says shape {shape} ({expected} bytes), "
-            f"file has {len(raw)} bytes; download it again"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+    if len(data) != expected:
+        problem = "truncated" if len(data) < expected else "longer than its header says"
+        raise DataError(f"{path} is {problem}: header says shape {shape} ({expected} bytes of data); "
+                        "download it again")
+    try:
+        return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+    except ValueError:  # e.g. (2**32-1, 2**32-1, 0): no data, yet too many elements to index
+        raise DataError(f"{path} declares shape {shape}, which no array can have; download it again") from None
 
 
 def _find_idx(data_dir: Path, split: str, kind: str) -> Path | None:

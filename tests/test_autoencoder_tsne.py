@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TensorBoardServer, run_script, stderr_lines, write_mnist_dir
+from conftest import TensorBoardServer, run_script, write_mnist_dir
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import autoencoder_tsne
@@ -130,23 +130,3 @@ def test_same_seed_same_numbers(small_mnist, tmp_path):
         assert result.returncode == 0, result.stderr
         metrics.append(json.loads((logdir / "metrics.json").read_text()))
     assert metrics[0] == metrics[1]
-
-
-@pytest.mark.parametrize("problem", ["missing", "not_a_model", "wrong_input"])
-def test_bad_load_model_gets_one_clear_line(problem, small_mnist, tmp_path):
-    import keras
-
-    path = tmp_path / "model.keras"
-    if problem == "not_a_model":
-        path.write_text("this is not a model")
-    elif problem == "wrong_input":
-        inputs = keras.Input(shape=(100,))
-        keras.Model(inputs, keras.layers.Dense(10, name="code")(inputs)).save(path)
-    result = run_script("autoencoder_tsne.py", "--data-dir", small_mnist, "--logdir", tmp_path / "logs" / "ae",
-                        "--load-model", path, "--no-tsne")
-    assert result.returncode == 2
-    lines = stderr_lines(result.stderr)
-    assert len(lines) == 1 and lines[0].startswith("error: --load-model"), result.stderr
-    assert {"missing": "does not exist", "not_a_model": "is not a Keras model",
-            "wrong_input": "takes input (None, 100)"}[problem] in lines[0]
-    assert not (tmp_path / "logs" / "ae").exists()

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, make_digits, run_script, stderr_lines
+from conftest import TensorBoardServer, make_digits, run_script
 from PIL import Image
 
 
@@ -71,33 +71,3 @@ def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
         assert result.returncode == 0, result.stderr
         assert json.loads((logdir / "run.json").read_text())["num_images"] == n
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--data-dir", "{tmp}/nowhere"], "does not exist"),
-        (["--data-dir", "{tmp}"], "has no t10k-images-idx3-ubyte"),
-        (["--num-images", "0"], "--num-images: must be at least 1"),
-        (["--num-images", "-3"], "--num-images: must be at least 1"),
-        (["--num-images", "301"], "more than the 300 test images"),
-        (["--logdir", "{tmp}/afile"], "is a file"),
-        (["--logdir", "{tmp}/notours"], "did not write"),
-    ],
-)
-def test_bad_input_gets_one_line_and_keeps_earlier_files(small_mnist, tmp_path, args, message):
-    (tmp_path / "afile").write_text("keep me")
-    (tmp_path / "notours").mkdir()
-    (tmp_path / "notours" / "notes.txt").write_text("keep me too")
-    args = [a.format(tmp=tmp_path) for a in args]
-    if "--data-dir" not in args:
-        args += ["--data-dir", str(small_mnist)]
-    if "--logdir" not in args:
-        args += ["--logdir", str(tmp_path / "logs" / "mnist")]
-    result = run_script("mnist_tsne.py", *args)
-    assert result.returncode in (1, 2)
-    lines = stderr_lines(result.stderr)
-    assert len(lines) == 1 and "error" in lines[0] and message in lines[0], result.stderr
-    assert (tmp_path / "afile").read_text() == "keep me"
-    assert (tmp_path / "notours" / "notes.txt").read_text() == "keep me too"
-    assert not (tmp_path / "logs" / "mnist").exists()
