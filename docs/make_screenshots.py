@@ -1,0 +1,96 @@
+"""Make the README's pictures from real runs, in headless Chromium.
+
+Run by hand after writing both runs on real digits, then look at every PNG
+before committing it:
+
+    python mnist_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/mnist
+    python autoencoder_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/autoencoder
+    python docs/make_screenshots.py --logdir /tmp/docs_logs
+
+It starts TensorBoard on a free 127.0.0.1 port, clicks through the Projector
+and Time Series tabs the way the README's walkthrough says, and writes small
+PNGs (a 256-colour palette keeps each well under 300 KB) into ``docs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent / "tests"))
+
+from projector_page import ProjectorPage, TensorBoardServer, TimeSeriesPage, launch_browser  # noqa: E402
+
+
+def save_small_png(png: bytes | Path, path: Path, max_width: int = 1000) -> None:
+    """Shrink to ``max_width`` and store with a 256-colour palette."""
+    image = Image.open(io.BytesIO(png) if isinstance(png, bytes) else png).convert("RGB")
+    if image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.LANCZOS)
+    image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB, {image.width}x{image.height})")
+
+
+def projector_pictures(browser, url: str, out: Path) -> None:
+    projector = ProjectorPage(browser, url, timeout_ms=180_000)
+    try:
+        # Raw pixels under PCA (the Projector's default projection), coloured by label.
+        projector.choose_run("mnist")
+        projector.choose_tensor("pixels")
+        projector.wait_for_status("Points: 10000 | Dimension: 784")
+        projector.color_by("label")
+        projector.settle(5000)
+        save_small_png(projector.page.screenshot(), out / "projector_pixels_pca.png")
+
+        # The autoencoder's code through the precomputed 2-D t-SNE.
+        projector.choose_run("autoencoder")
+        projector.choose_tensor("autoencoder_code_tsne_2d")
+        projector.wait_for_status("Points: 10000 | Dimension: 2")
+        projector.color_by("label")
+        projector.settle(5000)
+        save_small_png(projector.page.screenshot(), out / "projector_code_tsne.png")
+    finally:
+        projector.close()
+
+
+def time_series_pictures(browser, url: str, out: Path) -> None:
+    page = TimeSeriesPage(browser, url, width=900, height=900)
+    try:
+        page.scalar_table("epoch_loss")  # waits until the curves and their table are drawn
+        page.page.wait_for_timeout(1000)
+        save_small_png(page.card("epoch_loss").screenshot(), out / "loss_curves.png")
+        page.image_sizes("reconstructions")
+        save_small_png(page.card("reconstructions").screenshot(), out / "reconstructions.png")
+    finally:
+        page.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--logdir", type=Path, default=Path("logs"),
+                        help="folder holding the mnist and autoencoder runs (default: logs)")
+    parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go (default: docs/)")
+    args = parser.parse_args(argv)
+    for run in ("mnist", "autoencoder"):
+        if not (args.logdir / run / "projector_config.pbtxt").is_file():
+            parser.exit(2, f"{parser.prog}: error: no run {args.logdir / run}; write it first (see this file's "
+                           "docstring)\n")
+
+    save_small_png(args.logdir / "mnist" / "tsne_map_pixels.png", args.out / "tsne_map_pixels.png", 800)
+    server = TensorBoardServer(args.logdir)
+    try:
+        server.get("/data/plugin/projector/runs")
+        with launch_browser() as browser:
+            projector_pictures(browser, server.url, args.out)
+            time_series_pictures(browser, server.url, args.out)
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()
