@@ -56,7 +56,8 @@ esac
 
 command -v tensorboard >/dev/null 2>&1 \
     || die "TensorBoard is not installed; run: pip install -r requirements.txt"
-command -v python >/dev/null 2>&1 || die "python is not on PATH; activate the environment TensorBoard is in"
+python=$(command -v python3 || command -v python) \
+    || die "python is not on PATH; activate the environment TensorBoard is in"
 
 if [ ! -d "$logdir" ]; then
     die "no folder '$logdir' yet; run: python mnist_tsne.py (or python autoencoder_tsne.py) first"
@@ -72,7 +73,7 @@ esac
 
 # Exit status 0 when host:port can be bound now.
 port_is_free() {
-    python - "$host" "$1" <<'EOF'
+    "$python" - "$host" "$1" <<'EOF'
 import socket, sys
 host, port = sys.argv[1], int(sys.argv[2])
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
