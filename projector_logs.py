@@ -77,6 +77,23 @@ def sprite_thumbnail_size(shape: tuple[int, ...], max_size: int = MAX_SPRITE_SIZ
     return max(1, int(height * scale)), max(1, int(width * scale))
 
 
+def check_embeddings(embeddings: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The embeddings as float32 [n, D] arrays; ValueError naming any that is not, or is not finite.
+
+    ``write_projector_logs`` calls it first; call it yourself to fail before
+    slow work on embeddings that could not be written anyway.
+    """
+    checked = {}
+    for name, values in embeddings.items():
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2 or len(values) != n:
+            raise ValueError(f"embedding {name!r} has shape {values.shape}, expected [{n}, D]")
+        if not np.isfinite(values).all():
+            raise ValueError(f"embedding {name!r} contains NaN or infinite values; nothing was written")
+        checked[name] = values
+    return checked
+
+
 def write_projector_logs(
     logdir: str | Path,
     embeddings: dict[str, np.ndarray],
@@ -113,12 +130,7 @@ def write_projector_logs(
     if n and (labels.min() < 0 or labels.max() >= len(class_names)):
         raise ValueError(f"labels must lie in 0..{len(class_names) - 1}")
     tensors = {}
-    for name, values in embeddings.items():
-        values = np.asarray(values, dtype=np.float32)
-        if values.ndim != 2 or len(values) != n:
-            raise ValueError(f"embedding {name!r} has shape {values.shape}, expected [{n}, D]")
-        if not np.isfinite(values).all():
-            raise ValueError(f"embedding {name!r} contains NaN or infinite values")
+    for name, values in check_embeddings(embeddings, n).items():
         if values.shape[1] < MIN_PROJECTOR_DIMS:
             values = np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))
         tensors[name] = values

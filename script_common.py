@@ -166,12 +166,10 @@ def write_embedding_run(run_dir: Path, args: argparse.Namespace, embeddings: dic
     """
     # TensorFlow (behind projector_logs) takes seconds to import: importing it
     # here, after the flags and the data are checked, reports those at once.
-    from projector_logs import write_projector_logs
+    from projector_logs import check_embeddings, write_projector_logs
 
-    for name, values in embeddings.items():
-        if not np.isfinite(values).all():
-            raise ValueError(f"embedding {name!r} contains NaN or infinite values; nothing was written")
-    tensors = dict(embeddings)
+    # Before the t-SNE, which would spend minutes on (or choke on) NaN.
+    tensors = check_embeddings(embeddings, len(labels))
     # Trustworthiness is measured against what a tensor was computed from.
     sources = {name: "pixels" for name in embeddings if name != "pixels" and "pixels" in embeddings}
     maps = {}

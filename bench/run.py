@@ -33,12 +33,8 @@ sys.path.insert(0, str(REPO))
 
 def timed_command(cmd: list[str], repeats: int) -> float:
     """Median wall-clock seconds of running ``cmd`` ``repeats`` times."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(lambda: subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL), repeats)
 
 
 def peak_rss_mb() -> int:

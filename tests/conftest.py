@@ -90,3 +90,12 @@ _TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before
 def stderr_lines(stderr: str) -> list[str]:
     """The lines a script itself wrote to stderr, without TensorFlow's start-up noise."""
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith(_TF_LOG_PREFIXES)]
+
+
+def summaries(folder) -> dict[str, list]:
+    """tag -> list of tensor events, for every event file directly in ``folder``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    return {tag: accumulator.Tensors(tag) for tag in accumulator.Tags()["tensors"]}

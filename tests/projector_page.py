@@ -47,6 +47,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def get_when_up(url: str, process: subprocess.Popen, timeout: float = 120) -> bytes:
+    """GET ``url`` from a server that ``process`` is starting: retry until it answers,
+    the process ends, or ``timeout`` seconds pass (then the last error is raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return response.read()
+        except urllib.error.HTTPError:
+            raise
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 class TensorBoardServer:
     """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``."""
 
@@ -61,17 +77,7 @@ class TensorBoardServer:
 
     def get(self, path: str, timeout: float = 120) -> bytes:
         """GET ``path``, waiting for the server to come up (at most ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=30) as response:
-                    return response.read()
-            except urllib.error.HTTPError:
-                raise
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        return get_when_up(self.url + path, self.process, timeout)
 
     def close(self) -> None:
         self.process.terminate()
@@ -181,10 +187,6 @@ class ProjectorPage:
     def error_message(self) -> str:
         """The text of an open error toast (e.g. a metadata/tensor mismatch), or ``""``."""
         return self.frame.locator("paper-toast#toast").evaluate("t => t.opened ? t.text : ''")
-
-    def choose_projection(self, tab: str) -> None:
-        """Open one of the projection tabs: ``UMAP``, ``T-SNE``, ``PCA`` or ``CUSTOM``."""
-        self.frame.locator("vz-projector-projections-panel paper-tab", has_text=tab).first.click()
 
     def settle(self, ms: int = 2000) -> None:
         """Give WebGL a moment to draw after a change."""

@@ -7,17 +7,9 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TensorBoardServer, run_script, write_mnist_dir
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from conftest import TensorBoardServer, run_script, summaries, write_mnist_dir
 
 import autoencoder_tsne
-
-
-def summaries(folder) -> dict[str, list]:
-    """tag -> list of tensor events, for every event file directly in ``folder``."""
-    accumulator = EventAccumulator(str(folder), size_guidance={"tensors": 0})
-    accumulator.Reload()
-    return {tag: accumulator.Tensors(tag) for tag in accumulator.Tags()["tensors"]}
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ import re
 import shutil
 from collections import Counter
 
-import numpy as np
 import pytest
-from conftest import TensorBoardServer, run_script, write_mnist_dir
+from conftest import TensorBoardServer, run_script, summaries, write_mnist_dir
 from projector_page import ProjectorPage, TimeSeriesPage, find_chromium, launch_browser, shows_digit_thumbnails
 
 # .ci/run sets REQUIRE_BROWSER=1: there, a missing browser is a failure, not a skip.
@@ -127,13 +126,9 @@ def test_autoencoder_code_switches_the_view_to_64_dimensions(server, browser, lo
 
 
 def last_epoch_loss(folder) -> float:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    import tensorflow as tf
 
-    accumulator = EventAccumulator(str(folder), size_guidance={"tensors": 0})
-    accumulator.Reload()
-    event = accumulator.Tensors("epoch_loss")[-1]
-    return float(np.frombuffer(event.tensor_proto.tensor_content, np.float32)[0]
-                 if event.tensor_proto.tensor_content else event.tensor_proto.float_val[0])
+    return float(tf.make_ndarray(summaries(folder)["epoch_loss"][-1].tensor_proto))
 
 
 def test_time_series_shows_train_and_validation_loss(server, browser, logs):

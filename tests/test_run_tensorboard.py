@@ -7,11 +7,11 @@ import os
 import shutil
 import socket
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import REPO, free_port, make_digits
+from projector_page import get_when_up
 
 from projector_logs import write_projector_logs
 
@@ -37,19 +37,12 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})})
 
 
-def served_runs(process: subprocess.Popen, url_host: str = "127.0.0.1") -> tuple[str, list[str]]:
+def served_runs(process: subprocess.Popen) -> tuple[str, list[str]]:
     """The URL the launcher printed, and the runs its TensorBoard lists there."""
     line = process.stdout.readline()
     assert "#projector" in line, (line, process.stderr.read() if process.poll() is not None else "")
     url = line.split("http://", 1)[1].split("/#projector")[0]
-    for _ in range(240):
-        try:
-            with urllib.request.urlopen(f"http://{url}/data/plugin/projector/runs", timeout=30) as response:
-                return url, json.loads(response.read())
-        except OSError:
-            assert process.poll() is None, process.stderr.read()
-            subprocess.run(["sleep", "0.5"])
-    raise AssertionError(f"nothing answered on {url}")
+    return url, json.loads(get_when_up(f"http://{url}/data/plugin/projector/runs", process))
 
 
 def other_addresses() -> list[str]:

@@ -8,9 +8,8 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_digits, run_script, stderr_lines
+from conftest import make_digits, run_script, stderr_lines, summaries
 from PIL import Image
-from test_autoencoder_tsne import summaries
 
 from embedding_metrics import evaluate_embeddings, knn_accuracy, metrics_table
 from tsne_map import plot_tsne_map, tsne_embedding
