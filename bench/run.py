@@ -67,7 +67,7 @@ def shown_digits(data_dir: Path, n: int | None) -> tuple:
     """The first ``n`` test digits, tiled (repeated) when ``n`` is more than the split holds."""
     import numpy as np
 
-    from mnist_data import load_dataset
+    from tutorial.mnist_data import load_dataset
 
     data = load_dataset("mnist", data_dir)
     n = n or len(data.test_images)
@@ -109,7 +109,7 @@ def serves_tensor(logdir: Path, run: str, tensor_shape: list[int]) -> bool:
 
 def bench_writer(args: argparse.Namespace) -> list[dict]:
     """write_projector_logs vs torch's add_embedding: same digits, vectors, labels and sprite."""
-    from projector_logs import write_projector_logs
+    from mnist_tsne import write_projector_logs
 
     images, labels, class_names = shown_digits(args.data_dir, args.num_images)
     pixels = images.reshape(len(images), -1).astype("float32") / 255
@@ -172,7 +172,7 @@ def bench_e2e(args: argparse.Namespace) -> list[dict]:
 def scaling_worker(data_dir: str, n: int) -> dict:
     import numpy as np
 
-    from projector_logs import make_sprite, write_projector_logs
+    from mnist_tsne import make_sprite, write_projector_logs
 
     images, labels, class_names = shown_digits(Path(data_dir), n)
     pixels = images.reshape(n, -1).astype(np.float32) / 255
@@ -241,8 +241,8 @@ def tsne_worker(data_dir: str, n: int, library: str) -> dict:
     import numpy as np
     from sklearn.decomposition import PCA
 
-    from embedding_metrics import knn_accuracy
-    from tsne_map import tsne_embedding
+    from mnist_tsne import tsne_map
+    from tutorial.metrics import knn_accuracy
 
     images, labels, _ = shown_digits(Path(data_dir), n)
     pixels = images.reshape(n, -1).astype(np.float32) / 255
@@ -250,7 +250,7 @@ def tsne_worker(data_dir: str, n: int, library: str) -> dict:
         pixels += np.random.default_rng(0).normal(0, 0.01, pixels.shape).astype(np.float32)
     start = time.perf_counter()
     if library == "openTSNE":
-        coords = tsne_embedding(pixels, 2, 30.0, 0, "pixels")
+        coords = tsne_map(pixels, 2, 30.0, 0, "pixels")
     else:
         from sklearn.manifold import TSNE
 

@@ -208,8 +208,8 @@ def test_bad_input(case: Case, earlier_run: Path, good_data: Path, tmp_path: Pat
         result = interrupt_when([*command, "--epochs", "500", "--no-tsne"],
                                 ".autoencoder.partial-*/training/train/*", tmp_path)
     elif case.name == "Ctrl-C while the run is being written":
-        # metrics.json is written just before the checkpoint, sprite and metadata.
-        result = interrupt_when(command, ".mnist.partial-*/metrics.json", tmp_path)
+        # The sprite is written after the checkpoint, before the metadata, config, metrics and map picture.
+        result = interrupt_when(command, ".mnist.partial-*/sprite.png", tmp_path)
     else:
         if case.name in MODELS:
             command += ["--load-model", str(save_model(tmp_path / "model.keras", MODELS[case.name])), "--no-tsne"]

@@ -20,7 +20,7 @@ from conftest import idx_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mnist_data import DataError, read_idx
+from tutorial.mnist_data import DataError, read_idx
 
 # A few hundred examples per test in CI; FUZZ_EXAMPLES=5000 for a longer hunt.
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import idx_bytes, make_digits, write_idx, write_mnist_dir
 
-import mnist_data
-from mnist_data import DataError, load_dataset, read_idx
+from tutorial import mnist_data
+from tutorial.mnist_data import DataError, load_dataset, read_idx
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])

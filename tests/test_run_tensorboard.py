@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, free_port, make_digits
 from projector_page import get_when_up
 
-from projector_logs import write_projector_logs
+from mnist_tsne import write_projector_logs
 
 LAUNCHER = REPO / "run_tensorboard.sh"
 

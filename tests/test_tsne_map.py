@@ -11,8 +11,9 @@ import tensorflow as tf
 from conftest import make_digits, run_script, stderr_lines, summaries
 from PIL import Image
 
-from embedding_metrics import evaluate_embeddings, knn_accuracy, metrics_table
-from tsne_map import plot_tsne_map, tsne_embedding
+from mnist_tsne import tsne_map
+from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table
+from tutorial.plotting import plot_tsne_map
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,11 @@ def digits():
 
 def test_tsne_shapes_and_same_seed_same_coordinates(digits):
     pixels = digits[2]
-    first = tsne_embedding(pixels, 2, perplexity=10, seed=1)
+    first = tsne_map(pixels, 2, perplexity=10, seed=1)
     assert first.shape == (200, 2) and first.dtype == np.float32
-    assert np.array_equal(first, tsne_embedding(pixels, 2, perplexity=10, seed=1))
-    assert not np.allclose(first, tsne_embedding(pixels, 2, perplexity=10, seed=2))
-    assert tsne_embedding(pixels, 3, perplexity=10, seed=1).shape == (200, 3)
+    assert np.array_equal(first, tsne_map(pixels, 2, perplexity=10, seed=1))
+    assert not np.allclose(first, tsne_map(pixels, 2, perplexity=10, seed=2))
+    assert tsne_map(pixels, 3, perplexity=10, seed=1).shape == (200, 3)
 
 
 def test_tsne_keeps_separate_clusters_apart():
@@ -35,13 +36,13 @@ def test_tsne_keeps_separate_clusters_apart():
     labels = np.repeat(np.arange(10), 30)
     centers = rng.normal(scale=10, size=(10, 120))
     points = centers[labels] + rng.normal(size=(300, 120))  # ten well-separated blobs in 120-D
-    coords = tsne_embedding(points, 2, perplexity=10, seed=0)
+    coords = tsne_map(points, 2, perplexity=10, seed=0)
     assert knn_accuracy(coords, labels) > 0.95  # chance is 0.1
 
 
 def test_tsne_refuses_too_few_points_for_the_perplexity(digits):
     with pytest.raises(ValueError, match="lower --perplexity"):
-        tsne_embedding(digits[2][:50], 2, perplexity=30)
+        tsne_map(digits[2][:50], 2, perplexity=30)
 
 
 def test_map_picture_has_its_size_and_is_not_blank(digits):

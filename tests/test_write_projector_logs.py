@@ -10,7 +10,7 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins.projector import ProjectorConfig
 
-from projector_logs import make_sprite, sprite_thumbnail_size, write_projector_logs
+from mnist_tsne import make_sprite, sprite_thumbnail_size, write_projector_logs
 
 CLASS_NAMES = [str(d) for d in range(10)]
 

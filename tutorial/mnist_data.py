@@ -254,3 +254,15 @@ def load_dataset(dataset: str = "mnist", data_dir: str | Path | None = None) -> 
             file=sys.stderr,
         )
         return load_bundled_sample()
+
+
+def first_test_digits(data: Dataset, num_images: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``num_images`` test digits (default: up to 10,000): images, labels, source index."""
+    available = len(data.test_images)
+    if available == 0:
+        raise DataError(f"{data.source} has no test images to show")
+    if num_images is None:
+        num_images = min(10_000, available)
+    elif num_images > available:
+        raise DataError(f"--num-images {num_images} is more than the {available} test images in {data.source}")
+    return data.test_images[:num_images], data.test_labels[:num_images], data.test_index[:num_images]

@@ -1,0 +1,45 @@
+"""How the code is laid out: lessons hold the lesson, helpers only plumbing."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+HELPERS = sorted((REPO / "tutorial").glob("*.py"))
+
+
+def test_importing_lesson_1_loads_no_heavy_library():
+    # A mistyped flag or a bad data folder is reported before TensorFlow,
+    # scikit-learn, openTSNE or matplotlib take seconds to load.
+    code = ("import sys, mnist_tsne; heavy = ('tensorflow', 'keras', 'sklearn', 'openTSNE', 'matplotlib'); "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", HELPERS, ids=[p.name for p in HELPERS])
+def test_helpers_never_receive_the_parsed_command_line(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for arg in node.args.args + node.args.kwonlyargs:
+                annotation = ast.unparse(arg.annotation) if arg.annotation else ""
+                assert arg.arg != "args" and "Namespace" not in annotation, f"{path.name}: {node.name}({arg.arg})"
+
+
+@pytest.mark.parametrize("path", HELPERS, ids=[p.name for p in HELPERS])
+def test_each_helper_says_what_it_hides(path):
+    assert ast.get_docstring(ast.parse(path.read_text())), f"{path.name} has no module docstring"
+
+
+@pytest.mark.parametrize("script", ["mnist_tsne.py", "autoencoder_tsne.py"])
+def test_each_lesson_has_its_numbered_sections_in_order(script):
+    headings = [line.removeprefix("# ## ") for line in (REPO / script).read_text().splitlines()
+                if line.startswith("# ## ")]
+    numbered = [h.split(".")[0] for h in headings if h[0].isdigit()]
+    assert numbered == [str(i) for i in range(1, len(numbered) + 1)] and len(numbered) >= 4, headings

@@ -1,0 +1,57 @@
+"""The command-line flags both lessons share, and argparse that fails in one line."""
+
+from __future__ import annotations
+
+import argparse
+
+from tutorial.mnist_data import CLASS_NAMES
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line on stderr instead of the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> None:
+    """Flags every script has: where the data comes from, where the run goes, and the t-SNE."""
+    parser.add_argument("--logdir", default=default_logdir,
+                        help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with MNIST-format IDX files (plain or .gz) or a Keras mnist.npz; "
+                             "default: Keras' download, or the bundled 5,000-digit sample when offline")
+    parser.add_argument("--dataset", choices=sorted(CLASS_NAMES), default="mnist",
+                        help="which class names and Keras download to use (default: %(default)s)")
+    parser.add_argument("--num-images", type=positive_int, default=None,
+                        help="how many test digits to embed and show (default: 10000, "
+                             "or the whole test split when it is smaller)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--tsne", action=argparse.BooleanOptionalAction, default=True,
+                        help="also store a converged t-SNE of every embedding, a picture of the map and "
+                             "quality metrics (default: on; --no-tsne is much faster)")
+    parser.add_argument("--perplexity", type=positive_float, default=30.0,
+                        help="t-SNE perplexity: roughly how many neighbours each point keeps close "
+                             "(default: %(default)s)")
+    parser.add_argument("--tsne-dims", type=int, nargs="+", choices=(2, 3), default=[2],
+                        help="t-SNE map dimensions, 2 and/or 3 (default: 2); the picture needs 2")
