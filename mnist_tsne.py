@@ -117,8 +117,9 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
 # TensorBoard's Projector reads four things from a run folder. Each is written
 # by one short block of `write_projector_logs` below, in this order:
 #
-# - a TensorFlow checkpoint holding each embedding as a float32 tensor [N, D]
-#   under a readable name (`pixels`): the points;
+# - a TensorFlow checkpoint (`embeddings.ckpt-<time>.*`) holding each
+#   embedding as a float32 tensor [N, D] under a readable name (`pixels`):
+#   the points;
 # - `sprite.png`, every point's image as a thumbnail in one row-major grid;
 # - `metadata.tsv`, one row of labels per point, for colouring and search;
 # - `projector_config.pbtxt`, which names each tensor's sprite and metadata.
@@ -243,8 +244,13 @@ def write_projector_logs(
     # The checkpoint. A TF2 checkpoint via tf.train.Checkpoint would store each
     # tensor as "<name>/.ATTRIBUTES/VARIABLE_VALUE", and the Projector shows
     # that key. SaveV2 writes the same format with the plain names as keys.
+    # Each write gets a name of its own (a millisecond time stamp): a running
+    # TensorBoard keeps the tensors it has read until a run's latest
+    # checkpoint path changes, so a re-run under the old name would show the
+    # old points with the new sprite and metadata.
+    checkpoint = f"{CHECKPOINT_NAME}-{time.time_ns() // 1_000_000}"
     tf.raw_ops.SaveV2(
-        prefix=str(logdir / CHECKPOINT_NAME),
+        prefix=str(logdir / checkpoint),
         tensor_names=list(tensors),
         shape_and_slices=[""] * len(tensors),
         tensors=list(tensors.values()),
@@ -252,7 +258,7 @@ def write_projector_logs(
     # The Projector finds the checkpoint through this state file; a relative
     # path in it is read relative to the run directory.
     (logdir / "checkpoint").write_text(
-        f'model_checkpoint_path: "{CHECKPOINT_NAME}"\nall_model_checkpoint_paths: "{CHECKPOINT_NAME}"\n'
+        f'model_checkpoint_path: "{checkpoint}"\nall_model_checkpoint_paths: "{checkpoint}"\n'
     )
 
     # The sprite: thumbnail i belongs to point i.

@@ -54,10 +54,11 @@ case "$port" in
 esac
 [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port must be a number from 1 to 65535, got '$port'"
 
-command -v tensorboard >/dev/null 2>&1 \
-    || die "TensorBoard is not installed; run: pip install -r requirements.txt"
 python=$(command -v python3 || command -v python) \
     || die "python is not on PATH; activate the environment TensorBoard is in"
+"$python" -c "import tensorboard" >/dev/null 2>&1 \
+    || die "TensorBoard is not installed; run: pip install -r requirements.txt"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [ ! -d "$logdir" ]; then
     die "no folder '$logdir' yet; run: python mnist_tsne.py (or python autoencoder_tsne.py) first"
@@ -99,4 +100,6 @@ fi
 url_host="$host"
 case "$host" in 0.0.0.0|::|'[::]') url_host="127.0.0.1" ;; esac
 echo "TensorBoard is starting on http://$url_host:$port/#projector (Ctrl-C stops it)"
-exec tensorboard --logdir "$logdir" --host "$host" --port "$port"
+# TensorBoard itself, with its Projector made to serve a re-run's new points
+# after a page reload (see tutorial/serve_tensorboard.py).
+exec "$python" "$here/tutorial/serve_tensorboard.py" --logdir "$logdir" --host "$host" --port "$port"

@@ -63,15 +63,23 @@ def get_when_up(url: str, process: subprocess.Popen, timeout: float = 120) -> by
             time.sleep(0.5)
 
 
-class TensorBoardServer:
-    """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``."""
+# How run_tensorboard.sh starts TensorBoard.
+SERVE_TENSORBOARD = Path(__file__).resolve().parent.parent / "tutorial" / "serve_tensorboard.py"
 
-    def __init__(self, logdir: Path):
+
+class TensorBoardServer:
+    """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``.
+
+    Started as ``run_tensorboard.sh`` starts it; ``plain=True`` starts
+    TensorBoard's own ``tensorboard.main`` instead.
+    """
+
+    def __init__(self, logdir: Path, plain: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        program = ["-m", "tensorboard.main"] if plain else [str(SERVE_TENSORBOARD)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, *program, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
@@ -108,6 +116,14 @@ class ProjectorPage:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.page.set_default_timeout(timeout_ms)
         self.page.goto(url + "/#projector")
+        self._find_panels()
+
+    def reload(self) -> None:
+        """Reload the page, as a user does after re-running a script."""
+        self.page.reload()
+        self._find_panels()
+
+    def _find_panels(self) -> None:
         self.frame = self._projector_frame()
         # The run and tensor menus have no id; the tensor menu's items carry a
         # shape ("300x784"). The run menu is left out when there is one run.

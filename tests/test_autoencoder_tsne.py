@@ -79,8 +79,8 @@ def test_load_model_embeds_without_training(ae_run, data_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "not training" in result.stdout and "Epoch" not in result.stdout
     assert not (logdir / "training").exists()
-    original = tf.train.load_checkpoint(str(ae_run[0] / "embeddings.ckpt")).get_tensor("autoencoder_code")
-    reloaded = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt")).get_tensor("autoencoder_code")
+    original = tf.train.load_checkpoint(str(ae_run[0])).get_tensor("autoencoder_code")
+    reloaded = tf.train.load_checkpoint(str(logdir)).get_tensor("autoencoder_code")
     assert np.allclose(original, reloaded, atol=1e-5)
     metrics = json.loads((logdir / "metrics.json").read_text())
     assert set(metrics["embeddings"]) == {"pixels", "autoencoder_code"}

@@ -66,10 +66,10 @@ def metadata_label_counts(run_dir) -> dict[str, int]:
 
 
 def projector_problems(projector: ProjectorPage, run: str, dimension: int, tensors: list[str],
-                       label_counts: dict[str, int]) -> list[str]:
+                       label_counts: dict[str, int], points: int = N) -> list[str]:
     """Everything a user would find wrong with ``run`` in the Projector ([] if nothing).
 
-    The run must load with all ``N`` points at ``dimension``, list ``tensors``
+    The run must load with all ``points`` at ``dimension``, list ``tensors``
     by name, colour by label with the per-class counts of the metadata, raise
     no error, and draw digit thumbnails rather than dots.
     """
@@ -79,7 +79,7 @@ def projector_problems(projector: ProjectorPage, run: str, dimension: int, tenso
         projector.choose_tensor(tensors[0])
     except Exception as error:  # noqa: BLE001 - a failed click is a finding, not a crash
         return [f"could not choose run {run!r} / tensor {tensors[0]!r}: {type(error).__name__}"]
-    expected = f"Points: {N} | Dimension: {dimension}"
+    expected = f"Points: {points} | Dimension: {dimension}"
     if (status := projector.wait_for_status(expected)) != expected:
         problems.append(f"status reads {status!r}, not {expected!r}")
     if (listed := projector.tensors()) != tensors:
@@ -188,3 +188,41 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_p
             projector.close()
         server.close()
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
+
+
+def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
+    """Show a 120-digit run, re-run it with 50 while TensorBoard runs, reload: what is wrong then."""
+    data = write_mnist_dir(tmp_path / "data", n_test=120)
+    logs = tmp_path / "logs"
+
+    def write(n: int) -> None:
+        result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist", "--num-images", n,
+                            "--no-tsne")
+        assert result.returncode == 0, result.stderr
+
+    write(120)
+    server = TensorBoardServer(logs, plain=plain)
+    projector = None
+    try:
+        server.get("/data/plugin/projector/runs")
+        projector = ProjectorPage(browser, server.url, timeout_ms=30_000)
+        assert projector.wait_for_status("Points: 120 | Dimension: 784") == "Points: 120 | Dimension: 784"
+        write(50)
+        projector.reload()
+        return projector_problems(projector, "mnist", 784, ["pixels"], metadata_label_counts(logs / "mnist"),
+                                  points=50)
+    finally:
+        if projector:
+            projector.close()
+        server.close()
+
+
+def test_a_rerun_shows_after_a_page_reload(browser, tmp_path):
+    assert rerun_and_reload(browser, tmp_path, plain=False) == []
+
+
+def test_plain_tensorboard_shows_a_rerun_wrongly(browser, tmp_path):
+    """The same check fails on TensorBoard's own server, whose Projector serves the old tensor."""
+    problems = rerun_and_reload(browser, tmp_path, plain=True)
+    assert any("status reads 'Points: 120" in problem for problem in problems), \
+        f"plain TensorBoard showed the re-run correctly ({problems}): tutorial/serve_tensorboard.py can go"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,9 +29,9 @@ def test_run_prints_how_to_open_tensorboard(mnist_run):
 
 def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
     run_dir = mnist_run[0] / "mnist"
-    for name in ("checkpoint", "embeddings.ckpt.index", "sprite.png", "metadata.tsv",
-                 "projector_config.pbtxt", "run.json"):
+    for name in ("checkpoint", "sprite.png", "metadata.tsv", "projector_config.pbtxt", "run.json"):
         assert (run_dir / name).is_file(), name
+    assert len(list(run_dir.glob("embeddings.ckpt-*.index"))) == 1
     assert list(run_dir.glob("events.out.tfevents.*"))
     run_info = json.loads((run_dir / "run.json").read_text())
     assert run_info["script"] == "mnist_tsne.py" and run_info["num_images"] == 200
@@ -71,3 +73,57 @@ def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
         assert result.returncode == 0, result.stderr
         assert json.loads((logdir / "run.json").read_text())["num_images"] == n
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
+def served_run(server: TensorBoardServer, run: str = "mnist") -> dict:
+    """What ``server`` serves for ``run``'s pixels now: the shape its info gives, the tensor as sent
+    (flat), the metadata rows and the sprite."""
+    info = json.loads(server.get(f"/data/plugin/projector/info?run={run}"))
+    png = server.get(f"/data/plugin/projector/sprite_image?run={run}&name=pixels")
+    return {
+        "shape": {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}["pixels"],
+        "tensor": np.frombuffer(server.get(f"/data/plugin/projector/tensor?run={run}&name=pixels"), np.float32),
+        "metadata": server.get(f"/data/plugin/projector/metadata?run={run}&name=pixels").decode().splitlines()[1:],
+        "sprite": np.asarray(Image.open(io.BytesIO(png))),
+    }
+
+
+def rerun_while_served(data_dir: Path, logs: Path, plain: bool = False) -> dict:
+    """Write 120 digits, start TensorBoard, re-run with 50 into the same --logdir; what is served then."""
+    def write(n: int) -> None:
+        result = run_script("mnist_tsne.py", "--data-dir", data_dir, "--logdir", logs / "mnist",
+                            "--num-images", n, "--no-tsne")
+        assert result.returncode == 0, result.stderr
+
+    write(120)
+    server = TensorBoardServer(logs, plain=plain)
+    try:
+        assert served_run(server)["tensor"].size == 120 * 784
+        write(50)
+        deadline = time.monotonic() + 30  # TensorBoard rescans runs every few seconds
+        while served_run(server)["shape"] != [50, 784] and time.monotonic() < deadline:
+            time.sleep(1)
+        return served_run(server)
+    finally:
+        server.close()
+
+
+def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path):
+    """Re-run into the same --logdir while TensorBoard runs: every route serves the new run, never a mix."""
+    images, labels = make_digits(300)
+    served = rerun_while_served(small_mnist, tmp_path / "logs")
+    assert served["shape"] == [50, 784] and served["tensor"].size == 50 * 784
+    assert np.allclose(served["tensor"].reshape(50, 784), images[:50].reshape(50, -1) / 255.0)
+    assert [int(row.split("\t")[0]) for row in served["metadata"]] == labels[:50].tolist()
+    assert served["sprite"].shape == (7 * 28, 8 * 28)  # ceil(sqrt(50)) = 8 columns, 7 rows
+
+
+def test_plain_tensorboard_would_serve_the_old_points(small_mnist, tmp_path):
+    """Why run_tensorboard.sh starts TensorBoard through tutorial/serve_tensorboard.py.
+
+    If this fails after a TensorBoard upgrade, its Projector no longer keeps
+    a stale tensor and serve_tensorboard.py can go.
+    """
+    served = rerun_while_served(small_mnist, tmp_path / "logs", plain=True)
+    assert served["shape"] == [50, 784] and len(served["metadata"]) == 50
+    assert served["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"

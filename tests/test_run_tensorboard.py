@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,9 +121,10 @@ def test_failures_get_one_line_and_exit_1(args, message, tmp_path):
 
 
 def test_without_tensorboard_it_says_how_to_install_it(logs, tmp_path):
-    bin_dir = tmp_path / "bin"  # a PATH with the shell tools but no tensorboard
-    bin_dir.mkdir()
-    for tool in ("bash", "find", "python3"):
+    # A PATH with the shell tools and a python3 from a venv without packages: no TensorBoard.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bin_dir = tmp_path / "bare" / "bin"  # its python3 finds ../pyvenv.cfg only when started from here
+    for tool in ("bash", "find"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     result = run("--logdir", str(logs), env={"PATH": str(bin_dir)})
     assert result.returncode == 1

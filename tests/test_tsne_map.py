@@ -77,7 +77,7 @@ def tsne_run(small_mnist, tmp_path_factory):
 
 def test_script_stores_2d_and_3d_maps_metrics_and_picture(tsne_run):
     logdir, result = tsne_run
-    reader = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt"))
+    reader = tf.train.load_checkpoint(str(logdir))
     assert reader.get_variable_to_shape_map() == {"pixels": [150, 784], "pixels_tsne_2d": [150, 3],
                                                   "pixels_tsne_3d": [150, 3]}
     metrics = json.loads((logdir / "metrics.json").read_text())["embeddings"]
@@ -99,8 +99,8 @@ def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp
     result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 150,
                         "--perplexity", "15", "--seed", "4")
     assert result.returncode == 0, result.stderr
-    first = tf.train.load_checkpoint(str(tsne_run[0] / "embeddings.ckpt")).get_tensor("pixels_tsne_2d")
-    again = tf.train.load_checkpoint(str(logdir / "embeddings.ckpt")).get_tensor("pixels_tsne_2d")
+    first = tf.train.load_checkpoint(str(tsne_run[0])).get_tensor("pixels_tsne_2d")
+    again = tf.train.load_checkpoint(str(logdir)).get_tensor("pixels_tsne_2d")
     assert np.array_equal(first, again)
 
 
@@ -109,7 +109,7 @@ def test_no_tsne_writes_none_of_it(small_mnist, tmp_path):
     result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 100,
                         "--no-tsne")
     assert result.returncode == 0, result.stderr
-    assert tf.train.load_checkpoint(str(logdir / "embeddings.ckpt")).get_variable_to_shape_map() == {
+    assert tf.train.load_checkpoint(str(logdir)).get_variable_to_shape_map() == {
         "pixels": [100, 784]}
     assert not list(logdir.glob("tsne_map_*.png")) and not (logdir / "metrics.json").exists()
     assert "t-SNE" not in result.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -79,7 +81,7 @@ def test_a_2d_map_gets_a_zero_third_column_so_the_projector_draws_it(tmp_path):
     images, labels = make_digits(20)
     tsne_map = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
     write_projector_logs(tmp_path / "run", {"map": tsne_map}, labels, images, CLASS_NAMES)
-    stored = tf.train.load_checkpoint(str(tmp_path / "run" / "embeddings.ckpt")).get_tensor("map")
+    stored = tf.train.load_checkpoint(str(tmp_path / "run")).get_tensor("map")
     assert stored.shape == (20, 3)
     assert np.array_equal(stored[:, :2], tsne_map) and not stored[:, 2].any()
 
@@ -102,7 +104,17 @@ def test_config_uses_relative_paths_and_lists_every_tensor(written_run):
         assert embedding.sprite.image_path == "sprite.png"
         assert list(embedding.sprite.single_image_dim) == [28, 28]
     # A relative checkpoint path too, so the run can be moved.
-    assert 'model_checkpoint_path: "embeddings.ckpt"' in (run_dir / "checkpoint").read_text()
+    assert re.match(r'model_checkpoint_path: "embeddings\.ckpt-\d+"\n', (run_dir / "checkpoint").read_text())
+
+
+def test_each_write_names_its_checkpoint_anew(tmp_path):
+    # A running TensorBoard reloads a run only when its latest checkpoint path changes.
+    images, labels = make_digits(10)
+    paths = []
+    for _ in range(2):
+        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 4))}, labels, images, CLASS_NAMES)
+        paths.append(tf.train.latest_checkpoint(str(tmp_path / "run")))
+    assert paths[0] != paths[1] and all(paths)
 
 
 def test_sprite_file_matches_make_sprite(written_run):

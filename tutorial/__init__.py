@@ -11,4 +11,6 @@ Each module hides one concern, so the lessons can stay short:
 - ``errors``: turning the errors a user can cause into one line on stderr.
 - ``metrics``: kNN accuracy and trustworthiness of an embedding.
 - ``plotting``: the t-SNE map as a picture.
+- ``serve_tensorboard``: TensorBoard as ``run_tensorboard.sh`` starts it, with
+  its Projector made to serve a re-run's new points.
 """
