@@ -191,8 +191,11 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_p
 
 
 def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
-    """Show a 120-digit run, re-run it with 50 while TensorBoard runs, reload: what is wrong then."""
-    data = write_mnist_dir(tmp_path / "data", n_test=120)
+    """Show a 300-digit run, re-run it with 200 while TensorBoard runs, reload: what is wrong then.
+
+    (With far fewer points the thumbnails cover too little of the canvas to tell them from dots.)
+    """
+    data = write_mnist_dir(tmp_path / "data", n_test=N)
     logs = tmp_path / "logs"
 
     def write(n: int) -> None:
@@ -200,17 +203,17 @@ def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
                             "--no-tsne")
         assert result.returncode == 0, result.stderr
 
-    write(120)
+    write(N)
     server = TensorBoardServer(logs, plain=plain)
     projector = None
     try:
         server.get("/data/plugin/projector/runs")
         projector = ProjectorPage(browser, server.url, timeout_ms=30_000)
-        assert projector.wait_for_status("Points: 120 | Dimension: 784") == "Points: 120 | Dimension: 784"
-        write(50)
+        assert projector.wait_for_status(f"Points: {N} | Dimension: 784") == f"Points: {N} | Dimension: 784"
+        write(200)
         projector.reload()
         return projector_problems(projector, "mnist", 784, ["pixels"], metadata_label_counts(logs / "mnist"),
-                                  points=50)
+                                  points=200)
     finally:
         if projector:
             projector.close()
@@ -224,5 +227,5 @@ def test_a_rerun_shows_after_a_page_reload(browser, tmp_path):
 def test_plain_tensorboard_shows_a_rerun_wrongly(browser, tmp_path):
     """The same check fails on TensorBoard's own server, whose Projector serves the old tensor."""
     problems = rerun_and_reload(browser, tmp_path, plain=True)
-    assert any("status reads 'Points: 120" in problem for problem in problems), \
+    assert any(f"status reads 'Points: {N}" in problem for problem in problems), \
         f"plain TensorBoard showed the re-run correctly ({problems}): tutorial/serve_tensorboard.py can go"
