@@ -17,7 +17,8 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, "bench/run.py", "--data-dir", data, "--num-images", "150", "--repeats", "1",
-         "--sizes", "100", "200", "--train-data-dir", data, "--epochs", "1", "--tsne-big", "200", "--out", out],
+         "--sizes", "100", "200", "--train-data-dir", data, "--epochs", "1", "--tsne-sizes", "150",
+         "--tsne-big", "200", "--out", out],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
@@ -25,7 +26,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert report["machine"]["cpus"] >= 1
     rows = report["rows"]
     assert [row["section"] for row in rows] == (
-        ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] * 2 + ["autoencoder"] + ["tsne"] * 3
+        ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] * 2 + ["autoencoder"] + ["tsne"] * 4
     )
     writer, torch_row = rows[0], rows[1]
     assert writer["tensorboard_serves_it"] is True and writer["MB_on_disk"] > 0
@@ -34,6 +35,9 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert rows[3]["vs_import_tensorflow"] > 0 and isinstance(rows[3]["goal_met"], bool)
     assert [row["sprite_px"] for row in rows[4:6]] == ["280x280", "420x392"]
     assert 0 <= rows[6]["knn_code"] <= 1 and rows[6]["s_per_epoch"] >= 0
-    assert all(0 <= row["knn_accuracy_of_map"] <= 1 and row["peak_rss_mb"] > 0 for row in rows[7:])
+    assert [row["benchmark"].split(" t-SNE")[0] for row in rows[7:]] == ["ours", "openTSNE fixed"] * 2
+    assert all(0 <= row["knn_accuracy_of_map"] <= 1 and 0 <= row["trustworthiness"] <= 1 and row["peak_rss_mb"] > 0
+               for row in rows[7:])
+    assert isinstance(rows[7]["goal_met"], bool)
     for section in ("writer", "e2e", "scaling", "autoencoder", "tsne"):
         assert f"\n{section} " in "\n" + result.stdout  # each section printed as a table

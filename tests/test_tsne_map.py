@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import tensorflow as tf
 from conftest import make_digits, run_script, stderr_lines, summaries
 from PIL import Image
 
-from mnist_tsne import tsne_map
+from mnist_tsne import PHASES, StopWhenConverged, tsne_map
 from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table
 from tutorial.plotting import plot_tsne_map
 
@@ -38,6 +39,32 @@ def test_tsne_keeps_separate_clusters_apart():
     points = centers[labels] + rng.normal(size=(300, 120))  # ten well-separated blobs in 120-D
     coords = tsne_map(points, 2, perplexity=10, seed=0)
     assert knn_accuracy(coords, labels) > 0.95  # chance is 0.1
+
+
+def test_stop_waits_for_the_map_to_move_then_for_it_to_settle():
+    stop = StopWhenConverged(1e-3)
+    # A flat start (the map is still a tiny seed), a fall, then a plateau.
+    kl = [5.654, 5.651, 5.127, 4.603, 4.525, 4.560, 4.590, 4.610, 4.6125]
+    decisions = [stop(10 * (i + 1), value, np.zeros((1, 2))) for i, value in enumerate(kl)]
+    assert decisions == [False] * 8 + [True]  # 4.610 -> 4.6125 is a 0.054% change
+    assert stop.iterations == 90 and stop.kl_divergence == 4.6125
+
+
+def test_tsne_stops_each_phase_when_converged_and_says_so(digits, capsys):
+    coords = tsne_map(digits[2], 2, perplexity=10, seed=0)
+    out = capsys.readouterr().out
+    assert "early exaggeration" in out and out.count("iterations, Barnes-Hut") == 2  # 200 points: no FFT
+    iterations = {phase: int(re.search(rf"{phase}: (\d+) iterations", out).group(1)) for phase, *_ in PHASES}
+    assert 0 < iterations["early exaggeration"] < 250 and 0 < iterations["settling"] < 750, out
+    assert np.isfinite(coords).all()
+
+
+def test_fft_and_barnes_hut_maps_are_both_good():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 30)
+    points = rng.normal(scale=10, size=(10, 120))[labels] + rng.normal(size=(300, 120))
+    for method in ("fft", "bh"):
+        assert knn_accuracy(tsne_map(points, 2, perplexity=10, seed=0, method=method), labels) > 0.95, method
 
 
 def test_tsne_refuses_too_few_points_for_the_perplexity(digits):
