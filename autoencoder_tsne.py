@@ -38,7 +38,7 @@ from keras import layers
 from mnist_tsne import pixel_vectors, write_embedding_run
 from tutorial.errors import UserError, run_main
 from tutorial.flags import ArgumentParser, add_common_args, positive_int
-from tutorial.mnist_data import first_test_digits, load_dataset
+from tutorial.mnist_data import load_dataset, shown_digits
 from tutorial.run_folder import staged_run
 
 MODEL_NAME = "autoencoder.keras"
@@ -184,12 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     tf.config.experimental.enable_op_determinism()
 
     data = load_dataset(args.dataset, args.data_dir)
-    images, labels, index = first_test_digits(data, args.num_images)
+    images, labels, index, splits = shown_digits(data, args.split, args.num_images)
     pixels = pixel_vectors(images)
-    print(f"Loaded {len(images)} digits to show from {data.source}")
+    print(f"Loaded {len(images)} digits to show ({args.split} split) from {data.source}")
     autoencoder = load_autoencoder(args.load_model) if args.load_model else None
 
-    run_info = {"script": "autoencoder_tsne.py", "data": data.source, "num_images": len(images),
+    run_info = {"script": "autoencoder_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
                 "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     with staged_run(args.logdir, run_info) as run_dir:
         # 1-2. Build and train the autoencoder, or load a saved one.
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
                         f"from {data.source}.",
             tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=True, extra_metrics={"reconstruction": reconstruction},
+            evaluate=True, extra_metrics={"reconstruction": reconstruction}, columns={"split": splits},
         )
 
     print("\nReconstruction error (mean squared, pixels in [0, 1]): "

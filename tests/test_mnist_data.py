@@ -9,7 +9,7 @@ import pytest
 from conftest import idx_bytes, make_digits, write_idx, write_mnist_dir
 
 from tutorial import mnist_data
-from tutorial.mnist_data import DataError, load_dataset, read_idx
+from tutorial.mnist_data import DataError, load_dataset, read_idx, shown_digits
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -139,3 +139,22 @@ def test_fashion_mnist_download_failure_asks_for_a_data_dir(monkeypatch):
     monkeypatch.setattr(mnist_data, "load_with_keras", lambda dataset: (_ for _ in ()).throw(Exception("offline")))
     with pytest.raises(DataError, match="could not download fashion_mnist.*--data-dir"):
         load_dataset("fashion_mnist")
+
+
+def test_shown_digits_of_each_split(tmp_path):
+    data = load_dataset("mnist", write_mnist_dir(tmp_path / "d", n_test=30, n_train=50))
+    images, labels, index, splits = shown_digits(data, "all")
+    assert len(images) == 80 and list(splits) == ["test"] * 30 + ["train"] * 50
+    assert np.array_equal(images[30:], data.train_images) and list(index) == list(range(30)) + list(range(50))
+    images, labels, index, splits = shown_digits(data, "train", 20)
+    assert np.array_equal(labels, data.train_labels[:20]) and set(splits) == {"train"}
+    assert len(shown_digits(data)[0]) == 30  # the whole test split by default
+    with pytest.raises(DataError, match="--num-images 81 is more than the 80 test and train images"):
+        shown_digits(data, "all", 81)
+
+
+def test_no_train_split_says_to_use_the_test_split(tmp_path):
+    data = load_dataset("mnist", write_mnist_dir(tmp_path / "d", n_test=30))
+    with pytest.raises(DataError, match="has no train images to show; use --split test"):
+        shown_digits(data, "train")
+    assert len(shown_digits(data, "all")[0]) == 30

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, make_digits, run_script
+from conftest import TensorBoardServer, make_digits, run_script, write_mnist_dir
 from PIL import Image
 
 
@@ -54,7 +54,8 @@ def test_tensorboard_serves_the_run(mnist_run):
         assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)
 
         metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
-        assert metadata[0] == "label\tclass_name\tindex"
+        assert metadata[0] == "label\tclass_name\tindex\tsplit"
+        assert all(line.endswith("\ttest") for line in metadata[1:])
         assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels[:200].tolist()
 
         png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
@@ -127,3 +128,21 @@ def test_plain_tensorboard_would_serve_the_old_points(small_mnist, tmp_path):
     served = rerun_while_served(small_mnist, tmp_path / "logs", plain=True)
     assert served["shape"] == [50, 784] and len(served["metadata"]) == 50
     assert served["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
+
+
+def test_split_all_shows_test_then_train_and_says_which(tmp_path):
+    data = write_mnist_dir(tmp_path / "data", n_test=60, n_train=90)
+    result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", tmp_path / "logs" / "mnist", "--split", "all",
+                        "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 150 digits (all split)" in result.stdout
+    rows = [line.split("\t") for line in (tmp_path / "logs" / "mnist" / "metadata.tsv").read_text().splitlines()[1:]]
+    assert [row[3] for row in rows] == ["test"] * 60 + ["train"] * 90
+    assert [int(row[2]) for row in rows] == list(range(60)) + list(range(90))  # index within its own split
+    images, labels = make_digits(150)
+    assert [int(row[0]) for row in rows] == labels.tolist()  # write_mnist_dir: test digits first, then train
+    server = TensorBoardServer(tmp_path / "logs")
+    try:
+        assert served_run(server)["shape"] == [150, 784]
+    finally:
+        server.close()

@@ -154,3 +154,21 @@ def test_bad_embeddings_raise_and_write_nothing(tmp_path, embeddings, message):
     with pytest.raises(ValueError, match=message):
         write_projector_logs(tmp_path / "run", embeddings, labels, images, CLASS_NAMES)
     assert not (tmp_path / "run").exists()
+
+
+def test_more_metadata_columns_follow_the_standard_ones(tmp_path):
+    images, labels = make_digits(4)
+    write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, labels, images, CLASS_NAMES,
+                         columns={"split": ["test", "test", "train", "train"], "score": [1, 2, 3, 4]})
+    lines = (tmp_path / "run" / "metadata.tsv").read_text().splitlines()
+    assert lines[0] == "label\tclass_name\tindex\tsplit\tscore"
+    assert lines[3] == f"{labels[2]}\t{labels[2]}\t2\ttrain\t3"
+
+
+@pytest.mark.parametrize("values", [["a", "b"], ["a\tb", "c", "d", "e"], ["a", "b\n", "c", "d"]])
+def test_a_bad_metadata_column_raises_and_writes_nothing(tmp_path, values):
+    images, labels = make_digits(4)
+    with pytest.raises(ValueError, match="metadata column 'note' needs 4 values"):
+        write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, labels, images, CLASS_NAMES,
+                             columns={"note": values})
+    assert not (tmp_path / "run").exists()

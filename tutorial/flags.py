@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tutorial.mnist_data import CLASS_NAMES
+from tutorial.mnist_data import CLASS_NAMES, SPLITS
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -43,9 +43,11 @@ def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> Non
                              "default: Keras' download, or the bundled 5,000-digit sample when offline")
     parser.add_argument("--dataset", choices=sorted(CLASS_NAMES), default="mnist",
                         help="which class names and Keras download to use (default: %(default)s)")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="which digits to show: the test split (10,000 for MNIST), the train split, or all "
+                             "(test then train: 70,000); the metadata says each point's split (default: %(default)s)")
     parser.add_argument("--num-images", type=positive_int, default=None,
-                        help="how many test digits to embed and show (default: 10000, "
-                             "or the whole test split when it is smaller)")
+                        help="show only the first N digits of --split (default: all of them)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--tsne", action=argparse.BooleanOptionalAction, default=True,
                         help="also store a converged t-SNE of every embedding, a picture of the map and "

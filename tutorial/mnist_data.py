@@ -256,13 +256,34 @@ def load_dataset(dataset: str = "mnist", data_dir: str | Path | None = None) -> 
         return load_bundled_sample()
 
 
-def first_test_digits(data: Dataset, num_images: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first ``num_images`` test digits (default: up to 10,000): images, labels, source index."""
-    available = len(data.test_images)
+SPLITS = ("test", "train", "all")
+
+
+def shown_digits(data: Dataset, split: str = "test", num_images: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``num_images`` digits of ``split`` (default: all of them).
+
+    ``split`` is "test", "train" or "all" (the test split, then the train
+    split). Returns images, labels, each digit's index in its own split, and
+    the name of that split per digit.
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    parts = {"test": (data.test_images, data.test_labels, data.test_index),
+             "train": (data.train_images, data.train_labels, np.arange(len(data.train_images)))}
+    chosen = ["test", "train"] if split == "all" else [split]
+    images = np.concatenate([parts[name][0] for name in chosen])
+    available = len(images)
     if available == 0:
-        raise DataError(f"{data.source} has no test images to show")
+        hint = "; use --split test" if split == "train" and len(data.test_images) else ""
+        what = "" if split == "all" else f"{split} "
+        raise DataError(f"{data.source} has no {what}images to show{hint}")
     if num_images is None:
-        num_images = min(10_000, available)
+        num_images = available
     elif num_images > available:
-        raise DataError(f"--num-images {num_images} is more than the {available} test images in {data.source}")
-    return data.test_images[:num_images], data.test_labels[:num_images], data.test_index[:num_images]
+        what = "test and train" if split == "all" else split
+        raise DataError(f"--num-images {num_images} is more than the {available} {what} images in {data.source}")
+    labels = np.concatenate([parts[name][1] for name in chosen])
+    index = np.concatenate([parts[name][2] for name in chosen])
+    names = np.concatenate([np.full(len(parts[name][0]), name) for name in chosen])
+    return images[:num_images], labels[:num_images], index[:num_images], names[:num_images]
