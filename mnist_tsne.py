@@ -26,7 +26,8 @@ The file reads in the order the script runs:
 own project; it needs numpy, pillow, tensorflow and tensorboard. Lesson 2,
 ``autoencoder_tsne.py``, trains an autoencoder and shows its code with the
 functions of this file. The ``tutorial`` package holds only plumbing: reading
-MNIST, flags, the atomic run folder, error lines, metrics and plotting.
+MNIST, flags, the atomic run folder, error lines, metrics, plotting and the
+TensorBoard launcher.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ def projector_pictures(browser, url: str, out: Path) -> None:
         # The autoencoder's code through the precomputed 2-D t-SNE.
         projector.choose_run("autoencoder")
         projector.choose_tensor("autoencoder_code_tsne_2d")
-        projector.wait_for_status("Points: 10000 | Dimension: 2")
+        projector.wait_for_status("Points: 10000 | Dimension: 3")  # a 2-D map is stored with a zero third column
         projector.color_by("label")
         projector.settle(5000)
         save_small_png(projector.page.screenshot(), out / "projector_code_tsne.png")
