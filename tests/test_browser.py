@@ -190,7 +190,7 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_p
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
 
 
-def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
+def rerun_and_reload(browser, tmp_path) -> list[str]:
     """Show a 300-digit run, re-run it with 200 while TensorBoard runs, reload: what is wrong then.
 
     (With far fewer points the thumbnails cover too little of the canvas to tell them from dots.)
@@ -204,7 +204,7 @@ def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
         assert result.returncode == 0, result.stderr
 
     write(N)
-    server = TensorBoardServer(logs, plain=plain)
+    server = TensorBoardServer(logs)
     projector = None
     try:
         server.get("/data/plugin/projector/runs")
@@ -221,11 +221,5 @@ def rerun_and_reload(browser, tmp_path, plain: bool) -> list[str]:
 
 
 def test_a_rerun_shows_after_a_page_reload(browser, tmp_path):
-    assert rerun_and_reload(browser, tmp_path, plain=False) == []
-
-
-def test_plain_tensorboard_shows_a_rerun_wrongly(browser, tmp_path):
-    """The same check fails on TensorBoard's own server, whose Projector serves the old tensor."""
-    problems = rerun_and_reload(browser, tmp_path, plain=True)
-    assert any(f"status reads 'Points: {N}" in problem for problem in problems), \
-        f"plain TensorBoard showed the re-run correctly ({problems}): tutorial/serve_tensorboard.py can go"
+    # (Plain TensorBoard still shows Points: 300 here: test_mnist_tsne.py shows why over HTTP.)
+    assert rerun_and_reload(browser, tmp_path) == []

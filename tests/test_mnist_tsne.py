@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,45 +88,40 @@ def served_run(server: TensorBoardServer, run: str = "mnist") -> dict:
     }
 
 
-def rerun_while_served(data_dir: Path, logs: Path, plain: bool = False) -> dict:
-    """Write 120 digits, start TensorBoard, re-run with 50 into the same --logdir; what is served then."""
+def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path):
+    """Re-run into the same --logdir while TensorBoard runs: every route serves the new run, never a mix.
+
+    run_tensorboard.sh's TensorBoard (tutorial/serve_tensorboard.py) and plain
+    TensorBoard serve the same folder side by side; plain TensorBoard keeps
+    sending the old tensor, which is why the launcher exists.
+    """
+    logs = tmp_path / "logs"
+    images, labels = make_digits(300)
+
     def write(n: int) -> None:
-        result = run_script("mnist_tsne.py", "--data-dir", data_dir, "--logdir", logs / "mnist",
+        result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logs / "mnist",
                             "--num-images", n, "--no-tsne")
         assert result.returncode == 0, result.stderr
 
     write(120)
-    server = TensorBoardServer(logs, plain=plain)
+    ours, plain = TensorBoardServer(logs), TensorBoardServer(logs, plain=True)
     try:
-        assert served_run(server)["tensor"].size == 120 * 784
+        for server in (ours, plain):
+            assert served_run(server)["tensor"].size == 120 * 784
         write(50)
         deadline = time.monotonic() + 30  # TensorBoard rescans runs every few seconds
-        while served_run(server)["shape"] != [50, 784] and time.monotonic() < deadline:
+        while served_run(ours)["shape"] != [50, 784] and time.monotonic() < deadline:
             time.sleep(1)
-        return served_run(server)
+        served, stale = served_run(ours), served_run(plain)
     finally:
-        server.close()
-
-
-def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path):
-    """Re-run into the same --logdir while TensorBoard runs: every route serves the new run, never a mix."""
-    images, labels = make_digits(300)
-    served = rerun_while_served(small_mnist, tmp_path / "logs")
+        ours.close()
+        plain.close()
     assert served["shape"] == [50, 784] and served["tensor"].size == 50 * 784
     assert np.allclose(served["tensor"].reshape(50, 784), images[:50].reshape(50, -1) / 255.0)
     assert [int(row.split("\t")[0]) for row in served["metadata"]] == labels[:50].tolist()
     assert served["sprite"].shape == (7 * 28, 8 * 28)  # ceil(sqrt(50)) = 8 columns, 7 rows
-
-
-def test_plain_tensorboard_would_serve_the_old_points(small_mnist, tmp_path):
-    """Why run_tensorboard.sh starts TensorBoard through tutorial/serve_tensorboard.py.
-
-    If this fails after a TensorBoard upgrade, its Projector no longer keeps
-    a stale tensor and serve_tensorboard.py can go.
-    """
-    served = rerun_while_served(small_mnist, tmp_path / "logs", plain=True)
-    assert served["shape"] == [50, 784] and len(served["metadata"]) == 50
-    assert served["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
+    assert stale["shape"] == [50, 784] and len(stale["metadata"]) == 50
+    assert stale["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
 
 
 def test_split_all_shows_test_then_train_and_says_which(tmp_path):
