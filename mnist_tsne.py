@@ -329,9 +329,8 @@ def write_projector_logs(
     # The metadata: a header row, then row i describes point i, tab-separated.
     with open(logdir / METADATA_NAME, "w", encoding="utf-8") as f:
         f.write("\t".join(["label", "class_name", "index", *columns]) + "\n")
-        for i, (label, position) in enumerate(zip(labels.tolist(), index.tolist(), strict=True)):
-            f.write("\t".join([str(label), class_names[label], str(position), *(v[i] for v in columns.values())])
-                    + "\n")
+        for label, position, *more in zip(labels.tolist(), index.tolist(), *columns.values(), strict=True):
+            f.write("\t".join([str(label), class_names[label], str(position), *more]) + "\n")
 
     # The config: every tensor shares the one sprite and metadata file. Paths
     # are relative to the run directory, so the run can be moved; the
@@ -373,6 +372,8 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], sources: dict[st
 
     metrics = {}
     maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
+    if not evaluate and not maps:
+        return metrics
     writer = tf.summary.create_file_writer(str(run_dir))
     with writer.as_default():
         if evaluate:

@@ -238,17 +238,13 @@ def bench_autoencoder(args: argparse.Namespace) -> list[dict]:
 # 5. t-SNE: ours (converged, method by size) vs openTSNE's fixed run vs scikit-learn
 
 def tsne_points(data_dir: str, n: int) -> tuple:
-    """The first ``n`` images of a folder's test split, then its train split: pixels in [0, 1] and labels."""
-    import numpy as np
-
-    from tutorial.mnist_data import load_dataset
+    """The first ``n`` digits of a folder's test split, then its train split: pixels in [0, 1] and labels."""
+    from mnist_tsne import pixel_vectors
+    from tutorial.mnist_data import load_dataset, shown_digits
 
     data = load_dataset("fashion_mnist" if "fashion" in data_dir else "mnist", data_dir)
-    images = np.concatenate([data.test_images, data.train_images])
-    labels = np.concatenate([data.test_labels, data.train_labels])
-    if n > len(images):
-        raise SystemExit(f"{data_dir} holds {len(images)} images, fewer than {n}")
-    return images[:n].reshape(n, -1).astype(np.float32) / 255, labels[:n]
+    images, labels, _, _ = shown_digits(data, "all", n)
+    return pixel_vectors(images), labels
 
 
 def tsne_worker(data_dir: str, n: int, library: str) -> dict:
