@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mnist_tsne import pixel_vectors, write_embedding_run
+from mnist_tsne import pixel_vectors, split_column, write_embedding_run
 from tutorial.errors import UserError, run_main
 from tutorial.flags import ArgumentParser, add_common_args, positive_int
 from tutorial.mnist_data import load_dataset, shown_digits
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
                         f"from {data.source}.",
             tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=True, extra_metrics={"reconstruction": reconstruction}, columns={"split": splits},
+            evaluate=True, extra_metrics={"reconstruction": reconstruction}, columns=split_column(splits),
         )
 
     print("\nReconstruction error (mean squared, pixels in [0, 1]): "

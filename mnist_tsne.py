@@ -354,6 +354,16 @@ def write_projector_logs(
     writer.close()
 
 
+def split_column(splits: np.ndarray) -> dict[str, np.ndarray]:
+    """A ``split`` metadata column when the points come from more than one split, else none.
+
+    The Projector labels points (on hover, in search) by the first metadata
+    column that is not numeric. MNIST's label, class name and index are all
+    numbers, so a split column that always read "test" would take over.
+    """
+    return {"split": splits} if len(set(splits.tolist())) > 1 else {}
+
+
 # ## 4. How good is each tensor, and what each map looks like
 #
 # Two numbers per tensor (`tutorial/metrics.py` says how they are computed):
@@ -457,7 +467,7 @@ def main(argv: list[str] | None = None) -> None:
             run_dir, embeddings, images, labels, index, data.class_names,
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
             tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.tsne, columns={"split": splits},
+            evaluate=args.tsne, columns=split_column(splits),
         )
 
     print(f"Wrote {args.logdir}: tensor 'pixels' {[len(images), 784]}{' and its t-SNE map' if args.tsne else ''}, "

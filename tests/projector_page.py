@@ -194,6 +194,10 @@ class ProjectorPage:
         self._choose(self.frame.locator("paper-dropdown-menu#colorby"), field)
         self.page.wait_for_timeout(500)
 
+    def label_by(self) -> str:
+        """The metadata column that labels points on hover and in search ("Label by")."""
+        return self.frame.locator("vz-projector-data-panel").evaluate("panel => panel.selectedLabelOption")
+
     def legend(self) -> dict[str, int]:
         """The colour legend shown after ``color_by``: class -> number of points."""
         labels = self.frame.locator("vz-projector-legend .item .label").all_inner_texts()

@@ -104,6 +104,7 @@ def test_mnist_run_shows_300_digits_as_thumbnails_coloured_by_label(server, brow
         assert projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"],
                                   metadata_label_counts(logs / "mnist")) == []
         assert sorted(projector.runs()) == ["autoencoder", "mnist"]
+        assert projector.label_by() == "label"  # hovering a digit names its label
     finally:
         projector.close()
 

@@ -53,8 +53,7 @@ def test_tensorboard_serves_the_run(mnist_run):
         assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)
 
         metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
-        assert metadata[0] == "label\tclass_name\tindex\tsplit"
-        assert all(line.endswith("\ttest") for line in metadata[1:])
+        assert metadata[0] == "label\tclass_name\tindex"  # no split column: all 200 are test digits
         assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels[:200].tolist()
 
         png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
