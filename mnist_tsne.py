@@ -18,14 +18,16 @@ The file reads in the order the script runs:
    point, ``metadata.tsv`` with one row of labels per point, and
    ``projector_config.pbtxt`` tying them together; plus an event file, so
    TensorBoard lists the folder as a run.
-4. How good each tensor is (kNN accuracy, trustworthiness), and a picture of
+4. Bookmarks: saved views that open the Projector on the answer, each tensor
+   coloured by class in PCA and the finished map as its T-SNE view.
+5. How good each tensor is (kNN accuracy, trustworthiness), and a picture of
    each map.
-5. The command line: flags, loading the digits, and the run folder.
+6. The command line: flags, loading the digits, and the run folder.
 
-``write_projector_logs`` (with ``make_sprite``) is the part to copy into your
-own project; it needs numpy, pillow, tensorflow and tensorboard. Lesson 2,
-``autoencoder_tsne.py``, trains an autoencoder and shows its code with the
-functions of this file. The ``tutorial`` package holds only plumbing: reading
+``write_projector_logs`` (with ``make_sprite``, and ``projector_bookmark``
+for saved views) is the part to copy into your own project; it needs numpy,
+pillow, tensorflow and tensorboard. Lesson 2, ``autoencoder_tsne.py``, trains
+an autoencoder and shows its code with the functions of this file. The ``tutorial`` package holds only plumbing: reading
 MNIST, flags, the atomic run folder, error lines, metrics, plotting and the
 TensorBoard launcher.
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -202,22 +205,25 @@ def sprite_thumbnail_size(shape: tuple[int, ...], max_size: int = MAX_SPRITE_SIZ
 
 
 def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE, invert: bool = True) -> np.ndarray:
-    """Tile uint8 images [N, H, W] into one sprite image, row-major.
+    """Tile uint8 images [N, H, W] into one square sprite image, row-major.
 
     Thumbnail ``i`` sits at grid row ``i // cols`` and column ``i % cols``,
     where ``cols = ceil(sqrt(N))``: that is where the Projector looks for it.
-    When ``cols * W`` would pass ``max_size``, every thumbnail is shrunk to
-    fit. ``invert`` turns MNIST's white-on-black digits into black-on-white
-    ones, which read better on the Projector's white background.
-    Returns the sprite as a uint8 array [rows * h, cols * w]; the thumbnail
-    size (h, w) is ``sprite_thumbnail_size(images.shape, max_size)``.
+    The grid always has ``cols`` rows too, blank cells at the end: the
+    Projector (TensorBoard 2.21) finds a thumbnail's row by dividing by the
+    number of rows, not columns, so in a grid with fewer rows than columns
+    (300 images: 18 columns, 17 rows) most points would show another
+    point's image. When ``cols * W`` would pass ``max_size``, every thumbnail
+    is shrunk to fit. ``invert`` turns MNIST's white-on-black digits into
+    black-on-white ones, which read better on the Projector's white
+    background. Returns the sprite as a uint8 array [cols * h, cols * w]; the
+    thumbnail size (h, w) is ``sprite_thumbnail_size(images.shape, max_size)``.
     """
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim != 3 or len(images) == 0:
         raise ValueError(f"make_sprite needs images shaped [N, H, W] with N >= 1, got {images.shape}")
     n, height, width = images.shape
     cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
     thumb_h, thumb_w = sprite_thumbnail_size(images.shape, max_size)
     if (thumb_h, thumb_w) != (height, width):
         images = np.stack([
@@ -226,10 +232,10 @@ def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE, invert: boo
         ])
     if invert:
         images = 255 - images
-    # Pad to a full grid, then reorder [rows, cols, h, w] -> [rows, h, cols, w].
-    grid = np.full((rows * cols, thumb_h, thumb_w), 255 if invert else 0, dtype=np.uint8)
+    # Pad to a full square grid, then reorder [rows, cols, h, w] -> [rows, h, cols, w].
+    grid = np.full((cols * cols, thumb_h, thumb_w), 255 if invert else 0, dtype=np.uint8)
     grid[:n] = images
-    return grid.reshape(rows, cols, thumb_h, thumb_w).transpose(0, 2, 1, 3).reshape(rows * thumb_h, cols * thumb_w)
+    return grid.reshape(cols, cols, thumb_h, thumb_w).transpose(0, 2, 1, 3).reshape(cols * thumb_h, cols * thumb_w)
 
 
 def check_embeddings(embeddings: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -258,6 +264,7 @@ def write_projector_logs(
     index: np.ndarray | None = None,
     description: str = "",
     columns: dict[str, Sequence] | None = None,
+    bookmarks: dict[str, list[dict]] | None = None,
 ) -> None:
     """Write ``embeddings`` and their sprite and metadata for the Projector.
 
@@ -274,6 +281,9 @@ def write_projector_logs(
       description: markdown shown in TensorBoard's Text tab for this run.
       columns: more metadata columns, name -> one value per point (e.g.
         ``{"split": [...]}``); the Projector can colour and search by each.
+      bookmarks: tensor name -> saved views of that tensor, each made by
+        ``projector_bookmark`` (section 4); the Projector lists them in its
+        bookmarks panel, and one click restores a view.
 
     Raises ValueError, naming the problem, for inconsistent inputs; then
     nothing is written.
@@ -294,6 +304,14 @@ def write_projector_logs(
     for name, values in columns.items():
         if len(values) != n or any("\t" in value or "\n" in value for value in values):
             raise ValueError(f"metadata column {name!r} needs {n} values without tabs or line breaks")
+    bookmarks = bookmarks or {}
+    for name, states in bookmarks.items():
+        if name not in embeddings:
+            raise ValueError(f"bookmarks for {name!r}, which is not one of the embeddings")
+        for state in states:
+            if len(state["projections"]) != n:
+                raise ValueError(f"bookmark {state['label']!r} of {name!r} places {len(state['projections'])} "
+                                 f"points, expected {n}")
     tensors = {}
     for name, values in check_embeddings(embeddings, n).items():
         if values.shape[1] < MIN_PROJECTOR_DIMS:
@@ -332,6 +350,18 @@ def write_projector_logs(
         for label, position, *more in zip(labels.tolist(), index.tolist(), *columns.values(), strict=True):
             f.write("\t".join([str(label), class_names[label], str(position), *more]) + "\n")
 
+    # The bookmarks: one JSON list of saved views per tensor. Each view names
+    # the tensor's shape as stored (after the padding above), as a bookmark
+    # saved in the Projector's own panel does.
+    bookmark_files = {}
+    for name, states in bookmarks.items():
+        file_name = "bookmarks_" + re.sub(r"[^\w.-]", "_", name) + ".json"
+        if file_name in bookmark_files.values():
+            file_name = file_name.replace(".json", f"_{len(bookmark_files)}.json")
+        views = [{**state, "dataSetDimensions": list(tensors[name].shape)} for state in states]
+        (logdir / file_name).write_text(json.dumps(views, separators=(",", ":")))
+        bookmark_files[name] = file_name
+
     # The config: every tensor shares the one sprite and metadata file. Paths
     # are relative to the run directory, so the run can be moved; the
     # config's model_checkpoint_path stays empty, because TensorBoard reads a
@@ -343,6 +373,8 @@ def write_projector_logs(
         embedding.metadata_path = METADATA_NAME
         embedding.sprite.image_path = SPRITE_NAME
         embedding.sprite.single_image_dim.extend([thumb_w, thumb_h])
+        if name in bookmark_files:
+            embedding.bookmarks_path = bookmark_files[name]
     projector.visualize_embeddings(str(logdir), config)
 
     # The event file, with a table of the tensors for the Text tab.
@@ -364,7 +396,99 @@ def split_column(splits: np.ndarray) -> dict[str, np.ndarray]:
     return {"split": splits} if len(set(splits.tolist())) > 1 else {}
 
 
-# ## 4. How good is each tensor, and what each map looks like
+# ## 4. Bookmarks: views that open on the answer
+#
+# The Projector opens every tensor in 3-D PCA with no colours, and its own
+# t-SNE takes minutes to settle. A bookmark is a saved view, exactly what the
+# Projector's bookmarks panel saves and downloads: every point's coordinates
+# under a projection ("pca-0", "tsne-1", ...), the tab to show, the colour and
+# label columns, and the panel's settings. `write_projector_logs` writes each
+# tensor's bookmarks as one JSON file named in the config; the Projector then
+# opens its bookmarks panel with them listed, and one click shows the view.
+#
+# Three things the Projector (TensorBoard 2.21) does with a bookmark:
+# - it reads every field below when one is clicked; a missing one (the custom
+#   projection's texts, say) stops it with an error and leaves a blank scatter;
+# - a T-SNE bookmark also starts the Projector's own t-SNE from the bookmarked
+#   map: the finished map appears at once, and the browser goes on refining
+#   it (Iteration counts up) rather than starting from noise; Stop freezes it;
+# - its PCA tab first centres every vector and scales it to unit length
+#   ("Spherize data", on for 50 or more dimensions), so `pca_coordinates` does
+#   too, and the bookmark shows what the PCA tab shows.
+
+SPHERIZE_FROM = 50
+# The learning-rate slider holds a power of ten: 1 is the Projector's default, 10.
+PROJECTOR_LEARNING_RATE_SLIDER = 1
+
+
+def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
+    """The first ``dims`` principal components [N, dims] of ``values`` [N, D], as the Projector's PCA tab computes them.
+
+    Fewer components when D is smaller (a 2-D map gives 2). Their signs are
+    arbitrary, as in any PCA.
+    """
+    x = np.asarray(values, dtype=np.float32)
+    x = x - x.mean(axis=0)
+    if x.shape[1] >= SPHERIZE_FROM:
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    # Eigenvectors of the D x D matrix x'x, largest first: cheap even for 70,000 points.
+    _, eigenvectors = np.linalg.eigh(x.T.astype(np.float64) @ x)
+    return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)
+
+
+def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
+                       label_by: str = "label", perplexity: float = 30.0) -> dict:
+    """One bookmark: a saved Projector view that places point i at ``coordinates[i]``.
+
+    Args:
+      label: the bookmark's name in the Projector's bookmarks panel.
+      projection: the tab it shows, ``"pca"``, ``"tsne"`` or ``"umap"``.
+      coordinates: [N, 2] or [N, 3], one row per point, in the embedding's
+        order; 2 columns give a flat view.
+      color_by: the metadata column that colours the points (with a legend).
+      label_by: the metadata column that names a point on hover.
+      perplexity: what the T-SNE tab's slider shows; the Projector's own
+        t-SNE continues from a T-SNE view with it.
+
+    Pass it to ``write_projector_logs(bookmarks={tensor: [...]})``, which adds
+    the tensor's shape (``dataSetDimensions``).
+    """
+    coordinates = np.asarray(coordinates, dtype=np.float64)
+    if projection not in ("pca", "tsne", "umap") or coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
+        raise ValueError(f"a bookmark needs projection pca, tsne or umap and coordinates [N, 2 or 3], "
+                         f"got {projection!r} and {coordinates.shape}")
+    if not np.isfinite(coordinates).all():
+        raise ValueError(f"bookmark {label!r} has NaN or infinite coordinates")
+    dims = coordinates.shape[1]
+    keys = [f"{projection}-{i}" for i in range(dims)]
+    no_text = {f"custom{side}{kind}": value for side in ("XLeft", "XRight", "YUp", "YDown")
+               for kind, value in (("Text", ""), ("Regex", False))}
+    return {
+        "label": label,
+        # Five decimals keep the file small; the Projector rescales the view anyway.
+        "projections": [dict(zip(keys, row, strict=True)) for row in coordinates.round(5).tolist()],
+        "selectedProjection": projection,
+        "pcaComponentDimensions": list(range(dims)) if projection == "pca" else [0, 1, 2],
+        "tSNEis3d": projection != "tsne" or dims == 3,
+        "umapIs3d": projection != "umap" or dims == 3,
+        "tSNEIteration": 0,
+        "tSNEPerplexity": perplexity,
+        "tSNELearningRate": PROJECTOR_LEARNING_RATE_SLIDER,
+        "umapNeighbors": 15,
+        "umapMinDist": 0.1,
+        "selectedColorOptionName": color_by,
+        "forceCategoricalColoring": False,
+        "selectedLabelOption": label_by,
+        "customSelectedSearchByMetadataOption": label_by,
+        **no_text,
+        "selectedPoints": [],
+        "filteredPoints": None,
+        "isSelected": False,
+    }
+
+
+# ## 5. How good is each tensor, and what each map looks like
 #
 # Two numbers per tensor (`tutorial/metrics.py` says how they are computed):
 # kNN accuracy, how often a point's 5 nearest neighbours carry its label
@@ -417,7 +541,7 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
                         tsne_dims: tuple[int, ...] = (2,), perplexity: float = 30.0, seed: int = 0,
                         evaluate: bool = True, extra_metrics: dict | None = None,
                         columns: dict[str, Sequence] | None = None) -> dict:
-    """Embeddings -> their t-SNE maps -> the Projector's files -> metrics and pictures.
+    """Embeddings -> their t-SNE maps -> bookmarks -> the Projector's files -> metrics and pictures.
 
     Every embedding gets a ``<name>_tsne_<d>d`` map for each ``d`` in
     ``tsne_dims`` (none for an empty tuple); ``columns`` are more metadata
@@ -432,13 +556,27 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
             tensors[f"{name}_tsne_{dims}d"] = tsne_map(values, dims, perplexity, seed, name)
             sources[f"{name}_tsne_{dims}d"] = name
 
+    # Every tensor opens on a PCA view coloured by class (for a map: the map
+    # itself, flat), and each embedding's finished map is also its T-SNE view.
+    # Class names read better than numbers in the legend and on hover
+    # (Fashion-MNIST's "Sneaker"); for MNIST they are the digits.
+    def view(title: str, projection: str, coordinates: np.ndarray) -> dict:
+        return projector_bookmark(f"{title}, coloured by class", projection, coordinates, color_by="class_name",
+                                  label_by="class_name", perplexity=perplexity)
+
+    bookmarks = {name: [view("PCA", "pca", pca_coordinates(values))] for name, values in tensors.items()}
+    for name in embeddings:
+        for dims in sorted(set(tsne_dims)):
+            title = "t-SNE (converged offline)" if len(set(tsne_dims)) == 1 else f"t-SNE {dims}-D (converged offline)"
+            bookmarks[name].append(view(title, "tsne", tensors[f"{name}_tsne_{dims}d"]))
+
     write_projector_logs(run_dir, tensors, labels, images, class_names, index=index, description=description,
-                         columns=columns)
+                         columns=columns, bookmarks=bookmarks)
     return write_report(run_dir, tensors, sources, labels, images, class_names, evaluate=evaluate,
                         perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
 
 
-# ## 5. The command line
+# ## 6. The command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

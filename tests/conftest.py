@@ -18,11 +18,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def make_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` 28x28 uint8 digits drawn with a font, randomly shifted and scaled.
+def make_digits(n: int, seed: int = 0, varied: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 28x28 uint8 digits drawn with a font, randomly shifted and scaled (``varied``).
 
     Labels cycle through 0..9 in a shuffled order. Different digits look
     different, so nearest neighbours and an autoencoder have something to find.
+    Shifts and sizes make neighbours of other classes; without them
+    (``varied=False``), each class is one shape plus noise: ten tight clusters.
     """
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
@@ -32,8 +34,11 @@ def make_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         image = Image.new("L", (28, 28), 0)
         center = (14 + int(rng.integers(-3, 4)), 14 + int(rng.integers(-3, 4)))
         font = fonts[int(rng.choice(list(fonts)))]
-        ImageDraw.Draw(image).text(center, str(label), fill=255, font=font, anchor="mm",
-                                   stroke_width=int(rng.integers(0, 2)), stroke_fill=255)
+        stroke = int(rng.integers(0, 2))
+        if not varied:
+            center, font, stroke = (14, 14), fonts[22], 1
+        ImageDraw.Draw(image).text(center, str(label), fill=255, font=font, anchor="mm", stroke_width=stroke,
+                                   stroke_fill=255)
         noise = rng.integers(0, 40, (28, 28))
         images[i] = np.clip(np.asarray(image, dtype=np.int64) + noise * (rng.random((28, 28)) < 0.05), 0, 255)
     return images, labels
@@ -53,11 +58,12 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
     return path
 
 
-def write_mnist_dir(folder: Path, n_test: int, n_train: int = 0, gz: bool = True, seed: int = 0) -> Path:
-    """A folder in the MNIST layout: the t10k pair, plus the train pair if n_train."""
+def write_mnist_dir(folder: Path, n_test: int, n_train: int = 0, gz: bool = True, seed: int = 0,
+                    varied: bool = True) -> Path:
+    """A folder in the MNIST layout: the t10k pair, plus the train pair if n_train (digits as ``make_digits``)."""
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".gz" if gz else ""
-    images, labels = make_digits(n_test + n_train, seed)
+    images, labels = make_digits(n_test + n_train, seed, varied)
     write_idx(folder / f"t10k-images-idx3-ubyte{suffix}", images[:n_test])
     write_idx(folder / f"t10k-labels-idx1-ubyte{suffix}", labels[:n_test])
     if n_train:

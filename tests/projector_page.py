@@ -204,6 +204,33 @@ class ProjectorPage:
         counts = self.frame.locator("vz-projector-legend .item .info").all_inner_texts()
         return {label.strip(): int(count) for label, count in zip(labels, counts, strict=True)}
 
+    def legend_colours(self) -> dict[str, tuple[int, int, int]]:
+        """The colour legend: class -> the RGB colour its points are drawn in."""
+        items = self.frame.locator("vz-projector-legend .item").evaluate_all(
+            """items => items.map(item => [item.querySelector('.label').innerText.trim(),
+                getComputedStyle(item.querySelector('.shape')).backgroundColor])""")
+        return {label: tuple(int(v) for v in re.findall(r"\d+", colour)[:3]) for label, colour in items}
+
+    # The bookmarks panel ------------------------------------------------------
+
+    def bookmarks(self, wait_ms: int = 10_000) -> list[str]:
+        """Names listed in the bookmarks panel, once the Projector has fetched them ([] if none came)."""
+        names = self.frame.locator("vz-projector-bookmark-panel .state-row paper-textarea")
+        for _ in range(max(1, wait_ms // 250)):
+            if names.count():
+                break
+            self.page.wait_for_timeout(250)
+        return names.evaluate_all("areas => areas.map(area => area.value)")
+
+    def open_bookmark(self, name: str) -> None:
+        """Click a bookmark's radio button, as a user does to restore its view."""
+        row = self.bookmarks().index(name)
+        self.frame.locator("vz-projector-bookmark-panel .state-row").nth(row).locator("paper-icon-button").first.click()
+
+    def projection_tab(self) -> str:
+        """The projection tab being shown: ``pca``, ``tsne``, ``umap`` or ``custom``."""
+        return self.frame.locator("vz-projector-projections-panel .ink-tab.active").get_attribute("data-tab")
+
     def error_message(self) -> str:
         """The text of an open error toast (e.g. a metadata/tensor mismatch), or ``""``."""
         return self.frame.locator("paper-toast#toast").evaluate("t => t.opened ? t.text : ''")
@@ -228,6 +255,59 @@ def shows_digit_thumbnails(png: bytes) -> bool:
     dark_neutral = (rgb.max(axis=2) < 100) & (rgb.max(axis=2) - rgb.min(axis=2) < 30)
     colours = len(np.unique(rgb.reshape(-1, 3) // 8, axis=0))
     return bool(dark_neutral.mean() > 0.002 and colours > 10)
+
+
+def class_centroids(png: bytes, colours: dict[str, tuple[int, int, int]], tolerance: int = 8) -> dict[str, tuple]:
+    """Where each class sits on a scatter screenshot: the mean (x, y) of the pixels in its legend colour.
+
+    The Projector tints every thumbnail's background with its point's colour,
+    so a class's pixels are its thumbnails. Classes with no pixel are left out.
+    """
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    centroids = {}
+    for label, colour in colours.items():
+        ys, xs = np.nonzero(np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance)
+        if len(xs):
+            centroids[label] = (float(xs.mean()), float(ys.mean()))
+    return centroids
+
+
+def drawn_digits(png: bytes, colours: dict[str, tuple[int, int, int]], templates: dict[str, np.ndarray],
+                 tolerance: int = 8) -> dict[str, str]:
+    """Which digit each class's thumbnails show on a scatter screenshot: class -> best-matching template.
+
+    For a view where each class is one tight island of alike digits: the
+    island is the box around the pixels in the class's legend colour, its
+    dark pixels are the strokes, and ``templates`` (class -> [h, w] image,
+    ink high) say which digit they draw most like. Classes with no island are left out.
+    """
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    drawn = {}
+    for label, colour in colours.items():
+        ys, xs = np.nonzero(np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance)
+        if not len(xs):
+            continue
+        # The island: the pixels near the class's middle (a stray digit elsewhere is left out).
+        near = (np.abs(xs - np.median(xs)) <= 40) & (np.abs(ys - np.median(ys)) <= 40)
+        if not near.any():
+            continue
+        ys, xs = ys[near], xs[near]
+        box = rgb[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        ink = np.asarray(Image.fromarray(((box.max(axis=2) < 100) * 255).astype(np.uint8)).resize((28, 28)), float)
+        scores = {name: np.corrcoef(ink.ravel(), np.asarray(
+            Image.fromarray(template.astype(np.uint8)).resize((28, 28)), float).ravel())[0, 1]
+            for name, template in templates.items()}
+        drawn[label] = max(scores, key=lambda name: np.nan_to_num(scores[name], nan=-1))
+    return drawn
+
+
+def layout_mismatch(seen: np.ndarray, expected: np.ndarray) -> float:
+    """How far points ``seen`` [K, 2] are from ``expected`` [K, 2] after the best shift, rotation,
+    reflection and scale: 0 for the same layout, about 1 for one unrelated to it."""
+    seen, expected = seen - seen.mean(axis=0), expected - expected.mean(axis=0)
+    u, singular, vt = np.linalg.svd(seen.T @ expected)
+    scale = singular.sum() / (seen ** 2).sum()
+    return float(np.linalg.norm(scale * seen @ (u @ vt) - expected) / np.linalg.norm(expected))
 
 
 class TimeSeriesPage:

@@ -100,8 +100,18 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
         code = np.frombuffer(server.get("/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code"),
                              np.float32)
         assert code.shape == (200 * 64,)
+        # Every tensor opens on bookmarks; the code's second is its own finished map.
+        views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=autoencoder&name={name}"))
+                 for name in shapes}
+        code_map = np.frombuffer(server.get(
+            "/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code_tsne_2d"), np.float32)
+        assert server.get("/data/plugin/projector/bookmarks?run=mnist&name=pixels")  # --no-tsne: PCA only
     finally:
         server.close()
+    assert {name: [view["dataSetDimensions"] for view in states] for name, states in views.items()} == {
+        name: [shape] * (2 if name in ("pixels", "autoencoder_code") else 1) for name, shape in shapes.items()}
+    placed = [[point["tsne-0"], point["tsne-1"]] for point in views["autoencoder_code"][1]["projections"]]
+    assert np.allclose(placed, code_map.reshape(200, 3)[:, :2], atol=1e-4)
     (logs / "mnist").rename(logs.parent / "mnist_moved_away")  # keep the module's run as it was
 
 

@@ -8,14 +8,25 @@ gone, metadata cut short) and must fail there: they see what users see.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 from collections import Counter
 
+import numpy as np
 import pytest
 from conftest import TensorBoardServer, run_script, summaries, write_mnist_dir
-from projector_page import ProjectorPage, TimeSeriesPage, find_chromium, launch_browser, shows_digit_thumbnails
+from projector_page import (
+    ProjectorPage,
+    TimeSeriesPage,
+    class_centroids,
+    drawn_digits,
+    find_chromium,
+    launch_browser,
+    layout_mismatch,
+    shows_digit_thumbnails,
+)
 
 # .ci/run sets REQUIRE_BROWSER=1: there, a missing browser is a failure, not a skip.
 _MISSING = None
@@ -124,6 +135,130 @@ def test_autoencoder_code_switches_the_view_to_64_dimensions(server, browser, lo
             assert shows_digit_thumbnails(projector.scatter_png()), f"{tensor} draws no thumbnails"
     finally:
         projector.close()
+
+
+BOOKMARKS = ["PCA, coloured by class", "t-SNE (converged offline), coloured by class"]
+
+
+def stored_map(run_dir, tensor: str) -> np.ndarray:
+    """The offline t-SNE map of ``tensor`` [N, 2], as the run's checkpoint holds it."""
+    import tensorflow as tf
+
+    return tf.train.load_checkpoint(str(run_dir)).get_tensor(f"{tensor}_tsne_2d")[:, :2]
+
+
+def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[str]:
+    """Everything a user would find wrong with ``tensor``'s bookmarks in the Projector ([] if nothing).
+
+    Both bookmarks must be listed, open their own tab, colour by class with
+    the metadata's counts and raise no error; the t-SNE one must show digit
+    thumbnails whose class colours sit where the stored map puts each class.
+    """
+    labels = [row.split("\t")[0] for row in (run_dir / "metadata.tsv").read_text().splitlines()[1:]]
+    label_counts = dict(Counter(labels))
+    projector.choose_run(run_dir.name)
+    projector.choose_tensor(tensor)
+    if (listed := projector.bookmarks()) != BOOKMARKS:
+        return [f"the bookmarks panel lists {listed}, not {BOOKMARKS}"]
+    problems = []
+    for bookmark, tab in zip(BOOKMARKS, ["pca", "tsne"], strict=True):
+        projector.open_bookmark(bookmark)
+        projector.settle()
+        if projector.projection_tab() != tab:
+            problems.append(f"{bookmark!r} shows the {projector.projection_tab()} tab, not {tab}")
+        if (legend := projector.legend()) != label_counts:
+            problems.append(f"{bookmark!r}: colour legend {legend} does not match the metadata's {label_counts}")
+        png = projector.scatter_png()
+        if message := projector.error_message():
+            problems.append(f"{bookmark!r}: the Projector shows an error: {message}")
+    # The T-SNE view: digits, each class where the stored map puts it (up to a turn, a flip and a zoom).
+    if not shows_digit_thumbnails(png):
+        problems.append("the T-SNE view shows no digit thumbnails")
+    seen = class_centroids(png, projector.legend_colours())
+    points = stored_map(run_dir, tensor)
+    expected = {label: points[np.array(labels) == label].mean(axis=0) for label in label_counts}
+    if seen.keys() != expected.keys():
+        problems.append(f"the T-SNE view shows classes {sorted(seen)}, not {sorted(expected)}")
+    elif (mismatch := layout_mismatch(np.array([seen[c] for c in expected]), np.array(list(expected.values())))) > 0.3:
+        problems.append(f"the T-SNE view is laid out unlike the stored map (mismatch {mismatch:.2f})")
+    # Each island draws its own digit (a sprite the Projector misreads puts other digits there).
+    templates = class_templates(run_dir, labels)
+    drawn = drawn_digits(png, projector.legend_colours(), templates)
+    if wrong := {label: digit for label, digit in drawn.items() if digit != label}:
+        problems.append(f"thumbnails show the wrong digits: class -> drawn {wrong}")
+    return problems
+
+
+def class_templates(run_dir, labels: list[str]) -> dict[str, np.ndarray]:
+    """Each class's mean thumbnail in the run's sprite, ink high."""
+    from PIL import Image
+
+    sprite = 255 - np.asarray(Image.open(run_dir / "sprite.png").convert("L"), float)
+    cols = sprite.shape[1] // 28
+    tiles = np.array([sprite[i // cols * 28:(i // cols + 1) * 28, i % cols * 28:(i % cols + 1) * 28]
+                      for i in range(len(labels))])
+    return {label: tiles[np.array(labels) == label].mean(axis=0) for label in sorted(set(labels))}
+
+
+@pytest.fixture(scope="module")
+def clustered_logs(tmp_path_factory):
+    """logs/mnist on digits whose classes are each one shape plus noise.
+
+    Their map has ten separate islands, so a screenshot can tell where each
+    class was put. (Under PCA they pile up too tightly to show thumbnails.)
+    """
+    data = write_mnist_dir(tmp_path_factory.mktemp("clustered_data"), n_test=N, varied=False)
+    logs = tmp_path_factory.mktemp("clustered") / "logs"
+    result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist")
+    assert result.returncode == 0, result.stderr
+    return logs
+
+
+def bookmark_check(browser, logs) -> list[str]:
+    """Serve ``logs`` and check the bookmarks of its mnist run's pixels."""
+    server = TensorBoardServer(logs)
+    projector = None
+    try:
+        server.get("/data/plugin/projector/runs")
+        projector = ProjectorPage(browser, server.url, timeout_ms=30_000)
+        return bookmark_problems(projector, logs / "mnist", "pixels")
+    finally:
+        if projector:
+            projector.close()
+        server.close()
+
+
+def test_bookmarks_open_on_the_class_colours_and_the_stored_map(clustered_logs, browser):
+    assert bookmark_check(browser, clustered_logs) == []
+
+
+def shift_the_bookmarked_points_by_one(run_dir) -> None:
+    """A bookmark saved for a run with one point more: every point takes its neighbour's place."""
+    path = run_dir / "bookmarks_pixels.json"
+    states = json.loads(path.read_text())
+    for state in states:
+        state["projections"] = state["projections"][1:]
+    path.write_text(json.dumps(states))
+
+
+def drop_the_sprites_blank_rows(run_dir) -> None:
+    """A sprite with fewer rows than columns (300 digits: 18 x 17), as make_sprite wrote before."""
+    from PIL import Image
+
+    sprite = Image.open(run_dir / "sprite.png")
+    used_rows = -(-N // (sprite.width // 28))
+    sprite.crop((0, 0, sprite.width, used_rows * 28)).save(run_dir / "sprite.png")
+
+
+@pytest.mark.parametrize(("breakage", "finding"), [
+    (shift_the_bookmarked_points_by_one, "laid out unlike the stored map"),
+    (drop_the_sprites_blank_rows, "thumbnails show the wrong digits"),
+])
+def test_the_bookmark_check_fails_on_a_broken_run(breakage, finding, clustered_logs, browser, tmp_path):
+    shutil.copytree(clustered_logs / "mnist", tmp_path / "logs" / "mnist")
+    breakage(tmp_path / "logs" / "mnist")
+    problems = bookmark_check(browser, tmp_path / "logs")
+    assert any(finding in problem for problem in problems), problems
 
 
 def last_epoch_loss(folder) -> float:

@@ -58,10 +58,43 @@ def test_tensorboard_serves_the_run(mnist_run):
 
         png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
         sprite = np.asarray(Image.open(io.BytesIO(png)))
-        assert sprite.shape == (14 * 28, 15 * 28)  # ceil(sqrt(200)) = 15 columns, 14 rows
+        assert sprite.shape == (15 * 28, 15 * 28)  # ceil(sqrt(200)) = 15 columns, and as many rows
         assert np.array_equal(sprite[28:56, 28 * 3:28 * 4], 255 - images[15 + 3])
     finally:
         server.close()
+
+
+def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_run):
+    from mnist_tsne import pca_coordinates
+
+    server = TensorBoardServer(mnist_run[0])
+    try:
+        info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
+        shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
+        views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=mnist&name={name}"))
+                 for name in shapes}
+        tensors = {name: np.frombuffer(server.get(f"/data/plugin/projector/tensor?run=mnist&name={name}"),
+                                       np.float32).reshape(shapes[name]) for name in shapes}
+    finally:
+        server.close()
+    assert {name: [view["label"] for view in states] for name, states in views.items()} == {
+        "pixels": ["PCA, coloured by class", "t-SNE (converged offline), coloured by class"],
+        "pixels_tsne_2d": ["PCA, coloured by class"],
+    }
+    for name, states in views.items():
+        for view in states:
+            assert view["dataSetDimensions"] == shapes[name]
+            assert len(view["projections"]) == 200
+            assert view["selectedColorOptionName"] == view["selectedLabelOption"] == "class_name"
+    pca, tsne = views["pixels"]
+    assert pca["selectedProjection"] == "pca" and tsne["selectedProjection"] == "tsne"
+    # The t-SNE view is the stored map, point for point; the PCA view what the PCA tab computes.
+    placed = np.array([[point["tsne-0"], point["tsne-1"]] for point in tsne["projections"]])
+    assert np.allclose(placed, tensors["pixels_tsne_2d"][:, :2], atol=1e-4)
+    components = np.array([[point[f"pca-{i}"] for i in range(3)] for point in pca["projections"]])
+    assert np.allclose(components, pca_coordinates(tensors["pixels"]), atol=1e-4)
+    flat = views["pixels_tsne_2d"][0]
+    assert flat["pcaComponentDimensions"] == [0, 1]  # a flat map stays flat
 
 
 def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
@@ -118,7 +151,7 @@ def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path)
     assert served["shape"] == [50, 784] and served["tensor"].size == 50 * 784
     assert np.allclose(served["tensor"].reshape(50, 784), images[:50].reshape(50, -1) / 255.0)
     assert [int(row.split("\t")[0]) for row in served["metadata"]] == labels[:50].tolist()
-    assert served["sprite"].shape == (7 * 28, 8 * 28)  # ceil(sqrt(50)) = 8 columns, 7 rows
+    assert served["sprite"].shape == (8 * 28, 8 * 28)  # ceil(sqrt(50)) = 8 columns, and as many rows
     assert stale["shape"] == [50, 784] and len(stale["metadata"]) == 50
     assert stale["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -12,7 +13,13 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins.projector import ProjectorConfig
 
-from mnist_tsne import make_sprite, sprite_thumbnail_size, write_projector_logs
+from mnist_tsne import (
+    make_sprite,
+    pca_coordinates,
+    projector_bookmark,
+    sprite_thumbnail_size,
+    write_projector_logs,
+)
 
 CLASS_NAMES = [str(d) for d in range(10)]
 
@@ -23,13 +30,15 @@ def test_sprite_places_thumbnail_i_at_row_i_div_cols_col_i_mod_cols(n):
     sprite = make_sprite(images)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    assert sprite.shape == (rows * 28, cols * 28) and sprite.dtype == np.uint8
+    # Square, blank rows included: the Projector's shader finds row i // rows, right only when rows == cols.
+    assert sprite.shape == (cols * 28, cols * 28) and sprite.dtype == np.uint8
     for i in range(n):
         r, c = i // cols, i % cols
         assert np.array_equal(sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], 255 - images[i])
     # Empty cells after the last thumbnail are white (blank), not random.
     if rows * cols > n:
         assert (sprite[(rows - 1) * 28:, (n % cols) * 28:] == 255).all()
+    assert (sprite[rows * 28:] == 255).all()
 
 
 def test_sprite_without_invert_keeps_pixels():
@@ -172,3 +181,102 @@ def test_a_bad_metadata_column_raises_and_writes_nothing(tmp_path, values):
         write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, labels, images, CLASS_NAMES,
                              columns={"note": values})
     assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def bookmarked_run(tmp_path_factory):
+    """A run whose code and 2-D map ship bookmarks."""
+    run_dir = tmp_path_factory.mktemp("logs") / "run"
+    images, labels = make_digits(30)
+    rng = np.random.default_rng(1)
+    code, tsne_map = rng.normal(size=(30, 8)), rng.normal(size=(30, 2)) * 20
+    bookmarks = {
+        "code": [projector_bookmark("PCA", "pca", pca_coordinates(code), color_by="class_name"),
+                 projector_bookmark("t-SNE", "tsne", tsne_map, label_by="class_name", perplexity=12)],
+        "map": [projector_bookmark("flat", "pca", pca_coordinates(tsne_map))],
+    }
+    write_projector_logs(run_dir, {"code": code, "map": tsne_map, "plain": code}, labels, images, CLASS_NAMES,
+                         bookmarks=bookmarks)
+    return run_dir, code, tsne_map
+
+
+def test_bookmarks_are_written_per_tensor_and_named_in_the_config(bookmarked_run):
+    run_dir = bookmarked_run[0]
+    config = text_format.Parse((run_dir / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    assert {e.tensor_name: e.bookmarks_path for e in config.embeddings} == {
+        "code": "bookmarks_code.json", "map": "bookmarks_map.json", "plain": ""}
+    code_views = json.loads((run_dir / "bookmarks_code.json").read_text())
+    assert [v["label"] for v in code_views] == ["PCA", "t-SNE"]
+    # The shape as stored: a 2-D map is padded to 3 columns.
+    assert [v["dataSetDimensions"] for v in code_views] == [[30, 8], [30, 8]]
+    assert json.loads((run_dir / "bookmarks_map.json").read_text())[0]["dataSetDimensions"] == [30, 3]
+
+
+def test_a_tsne_bookmark_places_every_point_where_the_map_does(bookmarked_run):
+    run_dir, _, tsne_map = bookmarked_run
+    view = json.loads((run_dir / "bookmarks_code.json").read_text())[1]
+    assert view["selectedProjection"] == "tsne" and view["tSNEis3d"] is False and view["tSNEPerplexity"] == 12
+    placed = np.array([[point["tsne-0"], point["tsne-1"]] for point in view["projections"]])
+    assert np.allclose(placed, tsne_map, atol=1e-5)
+    assert view["selectedColorOptionName"] == "label" and view["selectedLabelOption"] == "class_name"
+
+
+def test_a_pca_bookmark_of_a_flat_map_is_flat(bookmarked_run):
+    run_dir, _, tsne_map = bookmarked_run
+    view = json.loads((run_dir / "bookmarks_map.json").read_text())[0]
+    assert view["selectedProjection"] == "pca" and view["pcaComponentDimensions"] == [0, 1]
+    assert all(point.keys() == {"pca-0", "pca-1"} for point in view["projections"])
+
+
+def test_every_field_the_projector_reads_is_in_a_bookmark():
+    # Fields TensorBoard 2.21's loadState and restoreUIFromBookmark read; one missing stops it.
+    view = projector_bookmark("v", "umap", np.zeros((3, 3)))
+    assert {"projections", "selectedProjection", "pcaComponentDimensions", "tSNEis3d", "umapIs3d", "tSNEIteration",
+            "tSNEPerplexity", "tSNELearningRate", "umapNeighbors", "umapMinDist", "selectedColorOptionName",
+            "forceCategoricalColoring", "selectedLabelOption", "customSelectedSearchByMetadataOption",
+            "customXLeftText", "customXLeftRegex", "customYDownText", "customYDownRegex", "selectedPoints",
+            "filteredPoints"} <= view.keys()
+    assert view["umapIs3d"] is True and view["projections"][0] == {"umap-0": 0, "umap-1": 0, "umap-2": 0}
+
+
+@pytest.mark.parametrize(("projection", "coordinates", "message"), [
+    ("mds", np.zeros((5, 2)), "projection pca, tsne or umap"),
+    ("tsne", np.zeros((5, 4)), r"coordinates \[N, 2 or 3\]"),
+    ("tsne", np.zeros(5), r"coordinates \[N, 2 or 3\]"),
+    ("pca", np.full((5, 2), np.nan), "NaN or infinite"),
+])
+def test_a_bad_bookmark_is_refused(projection, coordinates, message):
+    with pytest.raises(ValueError, match=message):
+        projector_bookmark("v", projection, coordinates)
+
+
+@pytest.mark.parametrize(("bookmarks", "message"), [
+    ({"x": [projector_bookmark("v", "tsne", np.zeros((9, 2)))]}, "'v' of 'x' places 9 points, expected 10"),
+    ({"y": [projector_bookmark("v", "tsne", np.zeros((10, 2)))]}, "bookmarks for 'y', which is not one of"),
+])
+def test_bookmarks_that_do_not_fit_raise_and_write_nothing(tmp_path, bookmarks, message):
+    images, labels = make_digits(10)
+    with pytest.raises(ValueError, match=message):
+        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 3))}, labels, images, CLASS_NAMES,
+                             bookmarks=bookmarks)
+    assert not (tmp_path / "run").exists()
+
+
+def test_pca_coordinates_are_the_principal_components():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(200, 5)) * [5, 3, 1, 0.5, 0.1] @ np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    coordinates = pca_coordinates(values)
+    centred = values - values.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    for i in range(3):  # the same axes, up to sign, largest first
+        assert abs(np.corrcoef(coordinates[:, i], centred @ components[i])[0, 1]) > 0.999
+    assert pca_coordinates(values[:, :2]).shape == (200, 2)
+
+
+def test_pca_coordinates_spherize_50_or_more_dimensions_as_the_projector_does():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(100, 60)) * rng.uniform(0.1, 10, size=(100, 1))  # very different lengths
+    centred = values - values.mean(axis=0)
+    spherized = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    _, _, components = np.linalg.svd(spherized, full_matrices=False)
+    assert abs(np.corrcoef(pca_coordinates(values)[:, 0], spherized @ components[0])[0, 1]) > 0.999
