@@ -39,19 +39,32 @@ def save_small_png(png: bytes | Path, path: Path, max_width: int = 1000) -> None
 def projector_pictures(browser, url: str, out: Path) -> None:
     projector = ProjectorPage(browser, url, timeout_ms=180_000)
     try:
-        # Raw pixels under PCA (the Projector's default projection), coloured by label.
+        # Raw pixels through the run's first bookmark: PCA, coloured by class.
         projector.choose_run("mnist")
         projector.choose_tensor("pixels")
         projector.wait_for_status("Points: 10000 | Dimension: 784")
-        projector.color_by("label")
+        projector.open_bookmark("PCA, coloured by class")
         projector.settle(5000)
         save_small_png(projector.page.screenshot(), out / "projector_pixels_pca.png")
 
-        # The autoencoder's code through the precomputed 2-D t-SNE.
+        # Its second: the converged map as the pixels' own T-SNE view. The
+        # Projector first finds every point's neighbours (a dialog over the
+        # map), then goes on with its own t-SNE from the map; the picture is
+        # taken at its first iterations, when the map is still as computed.
+        projector.open_bookmark("t-SNE (converged offline), coloured by class")
+        iteration = projector.frame.locator(".run-tsne-iter")
+        for _ in range(1200):
+            if iteration.inner_text().strip() not in ("", "0"):
+                break
+            projector.page.wait_for_timeout(250)
+        projector.settle(1000)
+        save_small_png(projector.page.screenshot(), out / "projector_pixels_tsne.png")
+
+        # The autoencoder's code: its stored 2-D map, flat, through its bookmark.
         projector.choose_run("autoencoder")
         projector.choose_tensor("autoencoder_code_tsne_2d")
         projector.wait_for_status("Points: 10000 | Dimension: 3")  # a 2-D map is stored with a zero third column
-        projector.color_by("label")
+        projector.open_bookmark("PCA, coloured by class")
         projector.settle(5000)
         save_small_png(projector.page.screenshot(), out / "projector_code_tsne.png")
     finally:

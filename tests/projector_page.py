@@ -244,6 +244,21 @@ class ProjectorPage:
         return self.frame.locator("#scatter").screenshot()
 
 
+@contextlib.contextmanager
+def open_projector(browser, logdir: Path, timeout_ms: int = 30_000) -> Iterator[ProjectorPage]:
+    """TensorBoard serving ``logdir``, and its Projector in a new page of ``browser``; both closed on exit."""
+    server = TensorBoardServer(logdir)
+    projector = None
+    try:
+        server.get("/data/plugin/projector/runs")
+        projector = ProjectorPage(browser, server.url, timeout_ms=timeout_ms)
+        yield projector
+    finally:
+        if projector:
+            projector.close()
+        server.close()
+
+
 def shows_digit_thumbnails(png: bytes) -> bool:
     """Whether a scatter screenshot shows sprite thumbnails rather than plain dots.
 

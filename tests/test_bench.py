@@ -33,7 +33,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     # Without torch the row stays, saying why it was skipped.
     assert torch_row.get("tensorboard_serves_it") is True or torch_row["note"].startswith("skipped: torch")
     assert rows[3]["vs_import_tensorflow"] > 0 and isinstance(rows[3]["goal_met"], bool)
-    assert [row["sprite_px"] for row in rows[4:6]] == ["280x280", "420x392"]
+    assert [row["sprite_px"] for row in rows[4:6]] == ["280x280", "420x420"]
     assert 0 <= rows[6]["knn_code"] <= 1 and rows[6]["s_per_epoch"] >= 0
     assert [row["benchmark"].split(" t-SNE")[0] for row in rows[7:]] == ["ours", "openTSNE fixed"] * 2
     assert all(0 <= row["knn_accuracy_of_map"] <= 1 and 0 <= row["trustworthiness"] <= 1 and row["peak_rss_mb"] > 0

@@ -25,6 +25,7 @@ from projector_page import (
     find_chromium,
     launch_browser,
     layout_mismatch,
+    open_projector,
     shows_digit_thumbnails,
 )
 
@@ -216,16 +217,8 @@ def clustered_logs(tmp_path_factory):
 
 def bookmark_check(browser, logs) -> list[str]:
     """Serve ``logs`` and check the bookmarks of its mnist run's pixels."""
-    server = TensorBoardServer(logs)
-    projector = None
-    try:
-        server.get("/data/plugin/projector/runs")
-        projector = ProjectorPage(browser, server.url, timeout_ms=30_000)
+    with open_projector(browser, logs) as projector:
         return bookmark_problems(projector, logs / "mnist", "pixels")
-    finally:
-        if projector:
-            projector.close()
-        server.close()
 
 
 def test_bookmarks_open_on_the_class_colours_and_the_stored_map(clustered_logs, browser):
@@ -313,16 +306,8 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_p
     shutil.copytree(logs / "mnist", broken_logs / "mnist")
     label_counts = metadata_label_counts(broken_logs / "mnist")
     breakage(broken_logs / "mnist")
-    server = TensorBoardServer(broken_logs)
-    projector = None
-    try:
-        server.get("/data/plugin/projector/runs")
-        projector = ProjectorPage(browser, server.url, timeout_ms=20_000)
+    with open_projector(browser, broken_logs, timeout_ms=20_000) as projector:
         problems = projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"], label_counts)
-    finally:
-        if projector:
-            projector.close()
-        server.close()
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
 
 
@@ -340,20 +325,12 @@ def rerun_and_reload(browser, tmp_path) -> list[str]:
         assert result.returncode == 0, result.stderr
 
     write(N)
-    server = TensorBoardServer(logs)
-    projector = None
-    try:
-        server.get("/data/plugin/projector/runs")
-        projector = ProjectorPage(browser, server.url, timeout_ms=30_000)
+    with open_projector(browser, logs) as projector:
         assert projector.wait_for_status(f"Points: {N} | Dimension: 784") == f"Points: {N} | Dimension: 784"
         write(200)
         projector.reload()
         return projector_problems(projector, "mnist", 784, ["pixels"], metadata_label_counts(logs / "mnist"),
                                   points=200)
-    finally:
-        if projector:
-            projector.close()
-        server.close()
 
 
 def test_a_rerun_shows_after_a_page_reload(browser, tmp_path):
