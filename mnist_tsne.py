@@ -425,7 +425,8 @@ def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
     """The first ``dims`` principal components [N, dims] of ``values`` [N, D], as the Projector's PCA tab computes them.
 
     Fewer components when D is smaller (a 2-D map gives 2). Their signs are
-    arbitrary, as in any PCA.
+    arbitrary, as in any PCA. Exact: above 200 dimensions the tab itself
+    first projects the vectors at random to 200 ("PCA is approximate").
     """
     x = np.asarray(values, dtype=np.float32)
     x = x - x.mean(axis=0)
