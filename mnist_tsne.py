@@ -27,9 +27,9 @@ The file reads in the order the script runs:
 ``write_projector_logs`` (with ``make_sprite``, and ``projector_bookmark``
 for saved views) is the part to copy into your own project; it needs numpy,
 pillow, tensorflow and tensorboard. Lesson 2, ``autoencoder_tsne.py``, trains
-an autoencoder and shows its code with the functions of this file. The ``tutorial`` package holds only plumbing: reading
-MNIST, flags, the atomic run folder, error lines, metrics, plotting and the
-TensorBoard launcher.
+an autoencoder and shows its code with the functions of this file. The
+``tutorial`` package holds only plumbing: reading MNIST, flags, the atomic run
+folder, error lines, metrics, plotting and the TensorBoard launcher.
 """
 
 from __future__ import annotations
@@ -355,9 +355,10 @@ def write_projector_logs(
     # saved in the Projector's own panel does.
     bookmark_files = {}
     for name, states in bookmarks.items():
-        file_name = "bookmarks_" + re.sub(r"[^\w.-]", "_", name) + ".json"
-        if file_name in bookmark_files.values():
-            file_name = file_name.replace(".json", f"_{len(bookmark_files)}.json")
+        file_name = "bookmarks_" + re.sub(r"[^\w.-]", "_", name)
+        if file_name + ".json" in bookmark_files.values():  # "a/b" and "a_b" read alike
+            file_name += f"_{len(bookmark_files)}"
+        file_name += ".json"
         views = [{**state, "dataSetDimensions": list(tensors[name].shape)} for state in states]
         (logdir / file_name).write_text(json.dumps(views, separators=(",", ":")))
         bookmark_files[name] = file_name
@@ -433,8 +434,9 @@ def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
     if x.shape[1] >= SPHERIZE_FROM:
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
-    # Eigenvectors of the D x D matrix x'x, largest first: cheap even for 70,000 points.
-    _, eigenvectors = np.linalg.eigh(x.T.astype(np.float64) @ x)
+    # Eigenvectors of the D x D matrix x'x, largest first: cheap even for
+    # 70,000 points. The product stays float32, so no float64 copy of x is made.
+    _, eigenvectors = np.linalg.eigh((x.T @ x).astype(np.float64))
     return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)
 
 

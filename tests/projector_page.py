@@ -272,23 +272,28 @@ def shows_digit_thumbnails(png: bytes) -> bool:
     return bool(dark_neutral.mean() > 0.002 and colours > 10)
 
 
-def class_centroids(png: bytes, colours: dict[str, tuple[int, int, int]], tolerance: int = 8) -> dict[str, tuple]:
+def pixels_of_colour(png: bytes, colour: tuple[int, int, int], tolerance: int = 8) -> tuple[np.ndarray, ...]:
+    """The screenshot as RGB [H, W, 3], and the (ys, xs) of its pixels within ``tolerance`` of ``colour``."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return rgb, *np.nonzero(np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance)
+
+
+def class_centroids(png: bytes, colours: dict[str, tuple[int, int, int]]) -> dict[str, tuple]:
     """Where each class sits on a scatter screenshot: the mean (x, y) of the pixels in its legend colour.
 
     The Projector tints every thumbnail's background with its point's colour,
     so a class's pixels are its thumbnails. Classes with no pixel are left out.
     """
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     centroids = {}
     for label, colour in colours.items():
-        ys, xs = np.nonzero(np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance)
+        _, ys, xs = pixels_of_colour(png, colour)
         if len(xs):
             centroids[label] = (float(xs.mean()), float(ys.mean()))
     return centroids
 
 
-def drawn_digits(png: bytes, colours: dict[str, tuple[int, int, int]], templates: dict[str, np.ndarray],
-                 tolerance: int = 8) -> dict[str, str]:
+def drawn_digits(png: bytes, colours: dict[str, tuple[int, int, int]],
+                 templates: dict[str, np.ndarray]) -> dict[str, str]:
     """Which digit each class's thumbnails show on a scatter screenshot: class -> best-matching template.
 
     For a view where each class is one tight island of alike digits: the
@@ -296,10 +301,9 @@ def drawn_digits(png: bytes, colours: dict[str, tuple[int, int, int]], templates
     dark pixels are the strokes, and ``templates`` (class -> [h, w] image,
     ink high) say which digit they draw most like. Classes with no island are left out.
     """
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     drawn = {}
     for label, colour in colours.items():
-        ys, xs = np.nonzero(np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance)
+        rgb, ys, xs = pixels_of_colour(png, colour)
         if not len(xs):
             continue
         # The island: the pixels near the class's middle (a stray digit elsewhere is left out).

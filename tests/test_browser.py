@@ -175,7 +175,8 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
     # The T-SNE view: digits, each class where the stored map puts it (up to a turn, a flip and a zoom).
     if not shows_digit_thumbnails(png):
         problems.append("the T-SNE view shows no digit thumbnails")
-    seen = class_centroids(png, projector.legend_colours())
+    colours = projector.legend_colours()
+    seen = class_centroids(png, colours)
     points = stored_map(run_dir, tensor)
     expected = {label: points[np.array(labels) == label].mean(axis=0) for label in label_counts}
     if seen.keys() != expected.keys():
@@ -184,7 +185,7 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
         problems.append(f"the T-SNE view is laid out unlike the stored map (mismatch {mismatch:.2f})")
     # Each island draws its own digit (a sprite the Projector misreads puts other digits there).
     templates = class_templates(run_dir, labels)
-    drawn = drawn_digits(png, projector.legend_colours(), templates)
+    drawn = drawn_digits(png, colours, templates)
     if wrong := {label: digit for label, digit in drawn.items() if digit != label}:
         problems.append(f"thumbnails show the wrong digits: class -> drawn {wrong}")
     return problems

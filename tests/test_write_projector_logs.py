@@ -280,3 +280,12 @@ def test_pca_coordinates_spherize_50_or_more_dimensions_as_the_projector_does():
     spherized = centred / np.linalg.norm(centred, axis=1, keepdims=True)
     _, _, components = np.linalg.svd(spherized, full_matrices=False)
     assert abs(np.corrcoef(pca_coordinates(values)[:, 0], spherized @ components[0])[0, 1]) > 0.999
+
+
+def test_tensors_whose_names_read_alike_get_bookmark_files_of_their_own(tmp_path):
+    images, labels = make_digits(10)
+    views = [projector_bookmark("v", "pca", np.zeros((10, 2)))]
+    write_projector_logs(tmp_path / "run", {"a/b": np.ones((10, 3)), "a_b": np.ones((10, 3))}, labels, images,
+                         CLASS_NAMES, bookmarks={"a/b": views, "a_b": views})
+    config = text_format.Parse((tmp_path / "run" / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    assert [e.bookmarks_path for e in config.embeddings] == ["bookmarks_a_b.json", "bookmarks_a_b_1.json"]
