@@ -21,6 +21,9 @@ class UserError(Exception):
     """A flag the scripts cannot use; the message says why and what to do."""
 
 
+INTERRUPTED_LINE = "interrupted: the run was not written; any earlier run is unchanged"
+
+
 # What to do about the file-system errors a user can meet when writing a run.
 _WRITE_HINTS = {
     errno.ENOSPC: "the disk is full: free some space or pass --logdir on another disk",
@@ -76,7 +79,8 @@ def run_main(main: Callable[[], None]) -> None:
         print(_file_error_line(f"cannot write or read{where}: {err.strerror or err}", err.errno), file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("interrupted: the run was not written; any earlier run is unchanged", file=sys.stderr)
+        # Ctrl-C before the run folder exists; inside it, run_folder exits at once.
+        print(INTERRUPTED_LINE, file=sys.stderr)
         sys.exit(130)
     except Exception as err:
         line = _tensorflow_file_error(err)

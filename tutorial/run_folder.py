@@ -4,6 +4,13 @@
 write into and, when the ``with`` block ends without an error, puts it in
 place of ``logdir`` with two renames. A crash, a full disk or Ctrl-C leaves any
 earlier run as it was, and TensorBoard never reads half a run.
+
+Ctrl-C while a run is staged does not raise KeyboardInterrupt: it deletes the
+staging folder and exits 130 at once. A KeyboardInterrupt raised in the middle
+of TensorFlow's own Python code (tracing the training step, making a dataset
+iterator) can leave TensorFlow's state broken; unwinding from there has
+crashed the interpreter ("corrupted size vs. prev_size", SIGABRT) instead of
+giving the one-line exit.
 """
 
 from __future__ import annotations
@@ -12,12 +19,14 @@ import json
 import os
 import shutil
 import signal
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tutorial.errors import UserError
+from tutorial.errors import INTERRUPTED_LINE, UserError
 
 # A file in every run these scripts write; only such a folder is ever replaced.
 RUN_MARKER = "run.json"
@@ -43,6 +52,21 @@ def _staging_parent(logdir: Path) -> Path:
     return parent
 
 
+def _exit_on_ctrl_c(staging: Path) -> None:
+    """From now on, Ctrl-C deletes ``staging`` and ends the process with status 130."""
+    def abandon_run(signum: int, frame: object) -> None:
+        try:
+            sys.stdout.flush()
+        except (OSError, RuntimeError):  # a closed pipe, or Ctrl-C came in the middle of a write
+            pass
+        os.write(2, f"{INTERRUPTED_LINE}\n".encode())
+        shutil.rmtree(staging, ignore_errors=True)
+        # No unwinding, no atexit, no destructors: no more TensorFlow code runs.
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, abandon_run)
+
+
 @contextmanager
 def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces ``logdir`` whole.
@@ -62,26 +86,33 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     # Not tempfile.mkdtemp: its 0700 mode would hide the run from other users.
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging = _staging_parent(logdir) / f".{logdir.name}.partial-{tag}"
+    # Signal handlers can only be set from the main thread.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
     staging.mkdir()
     try:
+        if in_main_thread:
+            _exit_on_ctrl_c(staging)
         yield staging
         (staging / RUN_MARKER).write_text(json.dumps(run_info, indent=2) + "\n")
         old = staging.with_name(f".{logdir.name}.old-{tag}")
-        # Ctrl-C is held back during the two renames, so it cannot leave no run.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # From here the run is complete: Ctrl-C is ignored during the two
+        # renames, so it can neither leave no run nor report "not written"
+        # about a run that was.
+        if in_main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if logdir.exists():
+            os.replace(logdir, old)
         try:
-            if logdir.exists():
-                os.replace(logdir, old)
-            try:
-                os.replace(staging, logdir)
-            except OSError:
-                if old.exists():
-                    os.replace(old, logdir)
-                raise
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            os.replace(staging, logdir)
+        except OSError:
+            if old.exists():
+                os.replace(old, logdir)
+            raise
         if old.exists():
             shutil.rmtree(old)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous_handler if previous_handler is not None else signal.SIG_DFL)

@@ -1,0 +1,77 @@
+"""The atomic run folder: Ctrl-C while a run is staged, and what is left after it.
+
+The scripts' own Ctrl-C cases are in test_bad_input.py; these run a few lines
+around ``staged_run`` in a fresh Python, without TensorFlow, so they are quick
+and the moment of the Ctrl-C is exact.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+from tutorial.errors import INTERRUPTED_LINE
+from tutorial.run_folder import RUN_MARKER, staged_run
+
+# A script that stages a run and presses Ctrl-C (SIGINT to itself) inside it.
+CTRL_C_INSIDE_A_RUN = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[2])
+from tutorial.errors import run_main
+from tutorial.run_folder import staged_run
+
+def main():
+    with staged_run(sys.argv[1], {"script": "test"}) as folder:
+        (folder / "half_written.txt").write_text("half")
+        print("before Ctrl-C", flush=True)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)
+        finally:
+            print("unwound through the script", flush=True)
+
+run_main(main)
+"""
+
+
+def earlier_run(logdir: Path) -> dict[str, bytes]:
+    logdir.mkdir(parents=True)
+    (logdir / RUN_MARKER).write_text('{"script": "earlier"}\n')
+    (logdir / "sprite.png").write_bytes(b"earlier sprite")
+    return {p.name: p.read_bytes() for p in logdir.iterdir()}
+
+
+def test_ctrl_c_inside_a_staged_run_exits_at_once_and_keeps_the_earlier_run(tmp_path: Path):
+    logdir = tmp_path / "logs" / "mnist"
+    before = earlier_run(logdir)
+    result = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_A_RUN, str(logdir), str(REPO)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == INTERRUPTED_LINE + "\n"
+    # No Python code runs after the Ctrl-C, so no KeyboardInterrupt can unwind
+    # through TensorFlow's half-finished work (which has crashed the process).
+    assert result.stdout == "before Ctrl-C\n"
+    assert {p.name: p.read_bytes() for p in logdir.iterdir()} == before
+    assert not list(tmp_path.rglob("*.partial-*")), "staging folder left behind"
+
+
+def test_a_finished_or_failed_run_gives_ctrl_c_back(tmp_path: Path):
+    handler = signal.getsignal(signal.SIGINT)
+    with staged_run(tmp_path / "logs" / "ok", {}) as folder:
+        assert signal.getsignal(signal.SIGINT) is not handler  # the run folder's own handler
+        (folder / "file.txt").write_text("done")
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert (tmp_path / "logs" / "ok" / "file.txt").read_text() == "done"
+
+    try:
+        with staged_run(tmp_path / "logs" / "failed", {}):
+            raise OSError("disk full")
+    except OSError:
+        pass
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert not (tmp_path / "logs" / "failed").exists()
+    assert not list(tmp_path.rglob("*.partial-*"))
