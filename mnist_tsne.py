@@ -554,8 +554,9 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
     tensors = check_embeddings(embeddings, len(labels))
     # Trustworthiness is measured against what a tensor was computed from.
     sources = {name: "pixels" for name in embeddings if name != "pixels" and "pixels" in embeddings}
+    map_dims = sorted(set(tsne_dims))
     for name, values in embeddings.items():
-        for dims in sorted(set(tsne_dims)):
+        for dims in map_dims:
             tensors[f"{name}_tsne_{dims}d"] = tsne_map(values, dims, perplexity, seed, name)
             sources[f"{name}_tsne_{dims}d"] = name
 
@@ -569,8 +570,8 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
 
     bookmarks = {name: [view("PCA", "pca", pca_coordinates(values))] for name, values in tensors.items()}
     for name in embeddings:
-        for dims in sorted(set(tsne_dims)):
-            title = "t-SNE (converged offline)" if len(set(tsne_dims)) == 1 else f"t-SNE {dims}-D (converged offline)"
+        for dims in map_dims:
+            title = "t-SNE (converged offline)" if len(map_dims) == 1 else f"t-SNE {dims}-D (converged offline)"
             bookmarks[name].append(view(title, "tsne", tensors[f"{name}_tsne_{dims}d"]))
 
     write_projector_logs(run_dir, tensors, labels, images, class_names, index=index, description=description,

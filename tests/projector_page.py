@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -42,9 +44,25 @@ def find_chromium() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port for a server the test will start, below the ephemeral range.
+
+    Ports the kernel hands out (``bind`` to 0, every outgoing connection) come
+    from the ephemeral range, so a port from there could be taken again before
+    the server binds it; below that range only another server could take it.
+    """
+    try:
+        first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    candidates = random.Random().sample(range(10_000, max(first_ephemeral, 10_100)), 50)
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found below the ephemeral range")
 
 
 def get_when_up(url: str, process: subprocess.Popen, timeout: float = 120) -> bytes:
@@ -71,17 +89,34 @@ class TensorBoardServer:
     """A real TensorBoard on a free 127.0.0.1 port, serving ``logdir``.
 
     Started as ``run_tensorboard.sh`` starts it; ``plain=True`` starts
-    TensorBoard's own ``tensorboard.main`` instead.
+    TensorBoard's own ``tensorboard.main`` instead. TensorBoard picks the port
+    itself (``--port 0``) and names it when it starts serving: a port chosen
+    here and handed over could be taken in between (by any connection made
+    meanwhile, tests running side by side included), and TensorBoard would exit.
     """
 
     def __init__(self, logdir: Path, plain: bool = False):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         program = ["-m", "tensorboard.main"] if plain else [str(SERVE_TENSORBOARD)]
+        self._stderr = tempfile.TemporaryFile()
+        self._url: str | None = None
         self.process = subprocess.Popen(
-            [sys.executable, *program, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, *program, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0"],
+            stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``, once TensorBoard says where it serves (waits up to 120 s)."""
+        deadline = time.monotonic() + 120
+        while self._url is None:
+            said = os.pread(self._stderr.fileno(), 1 << 20, 0).decode(errors="replace")
+            if serving := re.search(r"TensorBoard \S+ at http://[^\s/]+:(\d+)/", said):
+                self._url = f"http://127.0.0.1:{serving[1]}"
+            elif self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"TensorBoard did not start serving; it said: {said[-2000:]}")
+            else:
+                time.sleep(0.1)
+        return self._url
 
     def get(self, path: str, timeout: float = 120) -> bytes:
         """GET ``path``, waiting for the server to come up (at most ``timeout``)."""
@@ -93,6 +128,7 @@ class TensorBoardServer:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self._stderr.close()
 
 
 @contextlib.contextmanager

@@ -93,7 +93,9 @@ def projector_problems(projector: ProjectorPage, run: str, dimension: int, tenso
         return [f"could not choose run {run!r} / tensor {tensors[0]!r}: {type(error).__name__}"]
     expected = f"Points: {points} | Dimension: {dimension}"
     if (status := projector.wait_for_status(expected)) != expected:
-        problems.append(f"status reads {status!r}, not {expected!r}")
+        # The points never loaded (e.g. "Points: 0" while the Projector waits for
+        # a missing sprite): nothing else on the page can be judged.
+        return [f"status reads {status!r}, not {expected!r}"]
     if (listed := projector.tensors()) != tensors:
         problems.append(f"tensor dropdown lists {listed}, not {tensors}")
     try:
