@@ -280,7 +280,9 @@ TSNE_GOALS = {2_000: 4, 5_000: 8, 10_000: 15, 70_000: 90}
 
 def bench_tsne(args: argparse.Namespace) -> list[dict]:
     """Ours against openTSNE's fixed run at every size, and scikit-learn at 10,000."""
-    runs = [(str(args.data_dir), n) for n in args.tsne_sizes] + [(str(args.train_data_dir), args.tsne_big)]
+    runs = [(str(args.data_dir), n) for n in args.tsne_sizes]
+    if args.tsne_big:
+        runs.append((str(args.train_data_dir), args.tsne_big))
     rows = []
     for data_dir, n in runs:
         source = "Fashion-MNIST" if "fashion" in data_dir else "MNIST"
@@ -340,7 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tsne-sizes", type=int, nargs="+", default=[2_000, 5_000, 10_000],
                         help="points for the t-SNE runs on --data-dir (default: %(default)s)")
     parser.add_argument("--tsne-big", type=int, default=70_000,
-                        help="points for the large t-SNE run, from --train-data-dir's test then train split")
+                        help="points for the large t-SNE run, from --train-data-dir's test then train split "
+                             "(0: no large run)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
 

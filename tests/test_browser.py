@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,28 +315,24 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_p
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
 
 
-def rerun_and_reload(browser, tmp_path) -> list[str]:
-    """Show a 300-digit run, re-run it with 200 while TensorBoard runs, reload: what is wrong then.
+def rerun_and_reload(browser, earlier_run: Path, tmp_path: Path) -> list[str]:
+    """Show a 300-digit run, re-run the script with 200 while TensorBoard runs, reload: what is wrong then.
 
     (With far fewer points the thumbnails cover too little of the canvas to tell them from dots.)
     """
-    data = write_mnist_dir(tmp_path / "data", n_test=N)
     logs = tmp_path / "logs"
-
-    def write(n: int) -> None:
-        result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist", "--num-images", n,
-                            "--no-tsne")
-        assert result.returncode == 0, result.stderr
-
-    write(N)
+    shutil.copytree(earlier_run, logs / "mnist")
+    data = write_mnist_dir(tmp_path / "data", n_test=N, seed=1)  # other digits than the earlier run's
     with open_projector(browser, logs) as projector:
         assert projector.wait_for_status(f"Points: {N} | Dimension: 784") == f"Points: {N} | Dimension: 784"
-        write(200)
+        result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist", "--num-images", 200,
+                            "--no-tsne")
+        assert result.returncode == 0, result.stderr
         projector.reload()
         return projector_problems(projector, "mnist", 784, ["pixels"], metadata_label_counts(logs / "mnist"),
                                   points=200)
 
 
-def test_a_rerun_shows_after_a_page_reload(browser, tmp_path):
+def test_a_rerun_shows_after_a_page_reload(browser, logs, tmp_path):
     # (Plain TensorBoard still shows Points: 300 here: test_mnist_tsne.py shows why over HTTP.)
-    assert rerun_and_reload(browser, tmp_path) == []
+    assert rerun_and_reload(browser, logs / "mnist", tmp_path) == []
