@@ -98,6 +98,12 @@ def stderr_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith(_TF_LOG_PREFIXES)]
 
 
+def bookmark_coordinates(view: dict) -> np.ndarray:
+    """Where a saved Projector view places each point: [N, 2 or 3], from its ``<projection>-<i>`` keys."""
+    projection, points = view["selectedProjection"], view["projections"]
+    return np.array([[point[f"{projection}-{i}"] for i in range(len(points[0]))] for point in points])
+
+
 def summaries(folder) -> dict[str, list]:
     """tag -> list of tensor events, for every event file directly in ``folder``."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

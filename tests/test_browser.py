@@ -73,9 +73,13 @@ def browser():
         yield browser
 
 
+def metadata_labels(run_dir) -> list[str]:
+    """The label column of a run's metadata, one per point."""
+    return [row.split("\t")[0] for row in (run_dir / "metadata.tsv").read_text().splitlines()[1:]]
+
+
 def metadata_label_counts(run_dir) -> dict[str, int]:
-    rows = (run_dir / "metadata.tsv").read_text().splitlines()[1:]
-    return dict(Counter(row.split("\t")[0] for row in rows))
+    return dict(Counter(metadata_labels(run_dir)))
 
 
 def projector_problems(projector: ProjectorPage, run: str, dimension: int, tensors: list[str],
@@ -158,8 +162,8 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
     the metadata's counts and raise no error; the t-SNE one must show digit
     thumbnails whose class colours sit where the stored map puts each class.
     """
-    labels = [row.split("\t")[0] for row in (run_dir / "metadata.tsv").read_text().splitlines()[1:]]
-    label_counts = dict(Counter(labels))
+    labels = metadata_labels(run_dir)
+    label_counts = metadata_label_counts(run_dir)
     projector.choose_run(run_dir.name)
     projector.choose_tensor(tensor)
     if (listed := projector.bookmarks()) != BOOKMARKS:

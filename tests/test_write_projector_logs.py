@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_digits
+from conftest import bookmark_coordinates, make_digits
 from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins.projector import ProjectorConfig
@@ -216,8 +216,7 @@ def test_a_tsne_bookmark_places_every_point_where_the_map_does(bookmarked_run):
     run_dir, _, tsne_map = bookmarked_run
     view = json.loads((run_dir / "bookmarks_code.json").read_text())[1]
     assert view["selectedProjection"] == "tsne" and view["tSNEis3d"] is False and view["tSNEPerplexity"] == 12
-    placed = np.array([[point["tsne-0"], point["tsne-1"]] for point in view["projections"]])
-    assert np.allclose(placed, tsne_map, atol=1e-5)
+    assert np.allclose(bookmark_coordinates(view), tsne_map, atol=1e-5)
     assert view["selectedColorOptionName"] == "label" and view["selectedLabelOption"] == "class_name"
 
 
