@@ -27,6 +27,9 @@ space. Labels are used for that measurement only, never in training.
 
 from __future__ import annotations
 
+import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
+
+# isort: split
 import argparse
 from pathlib import Path
 
@@ -35,10 +38,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mnist_tsne import pixel_vectors, split_column, write_embedding_run
+from mnist_tsne import pixel_vectors, write_embedding_run
 from tutorial.errors import UserError, run_main
 from tutorial.flags import ArgumentParser, add_common_args, positive_int
-from tutorial.mnist_data import load_dataset, shown_digits
+from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
 from tutorial.run_folder import staged_run
 
 MODEL_NAME = "autoencoder.keras"
@@ -213,11 +216,12 @@ def main(argv: list[str] | None = None) -> None:
         # 4. The code and the pixels of the same digits, in one Projector run.
         code = encode(autoencoder, pixels)
         metrics = write_embedding_run(
-            run_dir, {"pixels": pixels, "autoencoder_code": code}, images, labels, index, data.class_names,
+            run_dir, {"pixels": pixels, "autoencoder_code": code}, images, labels,
+            metadata_columns(labels, data.class_names, index, splits), data.class_names,
             description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
                         f"from {data.source}.",
-            tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=True, extra_metrics={"reconstruction": reconstruction}, columns=split_column(splits),
+            tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
+            evaluate=True, extra_metrics={"reconstruction": reconstruction},
         )
 
     print("\nReconstruction error (mean squared, pixels in [0, 1]): "

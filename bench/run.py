@@ -107,17 +107,25 @@ def serves_tensor(logdir: Path, run: str, tensor_shape: list[int]) -> bool:
 
 # 1. Writing projector logs vs PyTorch's SummaryWriter.add_embedding ----------
 
+def write_digits(run_dir: Path, pixels, images, labels, class_names: list[str]) -> None:
+    """write_projector_logs as the lessons call it: label, class name and index columns, inverted digits."""
+    import numpy as np
+
+    from mnist_tsne import write_projector_logs
+    from tutorial.mnist_data import metadata_columns
+
+    write_projector_logs(run_dir, {"pixels": pixels}, metadata_columns(labels, class_names, np.arange(len(labels))),
+                         images=255 - images)
+
+
 def bench_writer(args: argparse.Namespace) -> list[dict]:
     """write_projector_logs vs torch's add_embedding: same digits, vectors, labels and sprite."""
-    from mnist_tsne import write_projector_logs
-
     images, labels, class_names = shown_digits(args.data_dir, args.num_images)
     pixels = images.reshape(len(images), -1).astype("float32") / 255
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ours = Path(tmp) / "ours"
-        seconds = median_seconds(lambda: write_projector_logs(ours / "run", {"pixels": pixels}, labels, images,
-                                                              class_names), args.repeats)
+        seconds = median_seconds(lambda: write_digits(ours / "run", pixels, images, labels, class_names), args.repeats)
         rows.append({"benchmark": f"write_projector_logs, {len(images)} x 784", "seconds": round(seconds, 2),
                      "MB_on_disk": round(folder_bytes(ours) / 1e6, 1),
                      "tensorboard_serves_it": serves_tensor(ours, "run", [len(images), 784])})
@@ -172,16 +180,16 @@ def bench_e2e(args: argparse.Namespace) -> list[dict]:
 def scaling_worker(data_dir: str, n: int) -> dict:
     import numpy as np
 
-    from mnist_tsne import make_sprite, write_projector_logs
+    from mnist_tsne import make_sprite
 
     images, labels, class_names = shown_digits(Path(data_dir), n)
     pixels = images.reshape(n, -1).astype(np.float32) / 255
     start = time.perf_counter()
-    sprite = make_sprite(images)
+    sprite = make_sprite(255 - images)
     sprite_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        write_projector_logs(Path(tmp) / "run", {"pixels": pixels}, labels, images, class_names)
+        write_digits(Path(tmp) / "run", pixels, images, labels, class_names)
         seconds = time.perf_counter() - start
         sprite_mb = (Path(tmp) / "run" / "sprite.png").stat().st_size / 1e6
     return {"write_seconds": round(seconds, 2), "sprite_seconds": round(sprite_seconds, 2),
@@ -256,7 +264,7 @@ def tsne_worker(data_dir: str, n: int, library: str) -> dict:
     pixels, labels = tsne_points(data_dir, n)
     start = time.perf_counter()
     if library == "ours":
-        from mnist_tsne import tsne_map
+        from tutorial.tsne import tsne_map
 
         coords = tsne_map(pixels, 2, 30.0, 0, "pixels")
     elif library == "openTSNE fixed":  # what mnist_tsne.py did before: openTSNE's fit, 250 + 500 FFT iterations

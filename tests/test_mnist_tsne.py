@@ -65,7 +65,7 @@ def test_tensorboard_serves_the_run(mnist_run):
 
 
 def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_run):
-    from mnist_tsne import pca_coordinates
+    from tutorial.pca import pca_coordinates
 
     server = TensorBoardServer(mnist_run[0])
     try:

@@ -24,7 +24,7 @@ def logs(tmp_path_factory) -> Path:
     logs = tmp_path_factory.mktemp("launcher") / "logs"
     images, labels = make_digits(30)
     pixels = images.reshape(30, -1) / 255
-    write_projector_logs(logs / "mnist", {"pixels": pixels}, labels, images, [str(d) for d in range(10)])
+    write_projector_logs(logs / "mnist", {"pixels": pixels}, {"label": labels}, images)
     return logs
 
 

@@ -12,9 +12,9 @@ import tensorflow as tf
 from conftest import make_digits, run_script, stderr_lines, summaries
 from PIL import Image
 
-from mnist_tsne import PHASES, StopWhenConverged, tsne_map
 from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table
 from tutorial.plotting import plot_tsne_map
+from tutorial.tsne import PHASES, StopWhenConverged, tsne_map
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,16 @@ from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins.projector import ProjectorConfig
 
-from mnist_tsne import (
-    make_sprite,
-    pca_coordinates,
-    projector_bookmark,
-    sprite_thumbnail_size,
-    write_projector_logs,
-)
+from mnist_tsne import make_sprite, metadata_lines, projector_bookmark, write_projector_logs
+from tutorial.mnist_data import metadata_columns
+from tutorial.pca import pca_coordinates
 
 CLASS_NAMES = [str(d) for d in range(10)]
+
+
+def digit_metadata(labels):
+    """The lessons' metadata columns for digits labelled ``labels``."""
+    return metadata_columns(labels, CLASS_NAMES, np.arange(len(labels)))
 
 
 @pytest.mark.parametrize("n", [1, 7, 30, 100])
@@ -34,16 +35,34 @@ def test_sprite_places_thumbnail_i_at_row_i_div_cols_col_i_mod_cols(n):
     assert sprite.shape == (cols * 28, cols * 28) and sprite.dtype == np.uint8
     for i in range(n):
         r, c = i // cols, i % cols
-        assert np.array_equal(sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], 255 - images[i])
+        assert np.array_equal(sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], images[i])
     # Empty cells after the last thumbnail are white (blank), not random.
     if rows * cols > n:
         assert (sprite[(rows - 1) * 28:, (n % cols) * 28:] == 255).all()
     assert (sprite[rows * 28:] == 255).all()
 
 
-def test_sprite_without_invert_keeps_pixels():
-    images, _ = make_digits(4)
-    assert np.array_equal(make_sprite(images, invert=False)[:28, :28], images[0])
+def test_colour_and_non_square_thumbnails_keep_their_pixels():
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    sprite = make_sprite(colour)
+    assert sprite.shape == (3 * 32, 3 * 32, 3)
+    assert np.array_equal(sprite[32:64, 32:64], colour[4]) and (sprite[64:] == 255).all()
+    wide = rng.integers(0, 256, (7, 10, 30), dtype=np.uint8)  # 10 px high, 30 wide
+    sprite = make_sprite(wide)
+    assert sprite.shape == (3 * 10, 3 * 30)
+    assert np.array_equal(sprite[20:30, 0:30], wide[6])
+
+
+@pytest.mark.parametrize(("images", "message"), [
+    (np.zeros((4, 28, 28), np.float32), "must be uint8"),
+    (np.zeros((4, 28, 28, 4), np.uint8), r"\[N, H, W, 3\]"),
+    (np.zeros((4, 28), np.uint8), r"\[N, H, W\]"),
+    (np.zeros((0, 28, 28), np.uint8), r"\[N, H, W\]"),
+])
+def test_make_sprite_refuses_what_it_cannot_tile(images, message):
+    with pytest.raises(ValueError, match=message):
+        make_sprite(images)
 
 
 def test_sprite_of_70000_digits_fits_the_8192_px_limit():
@@ -54,15 +73,14 @@ def test_sprite_of_70000_digits_fits_the_8192_px_limit():
     assert sprite.shape == (265 * 28, 265 * 28)  # 265 = ceil(sqrt(70000)): fits at full size
     cols = 265
     r, c = divmod(69_999, cols)
-    assert (sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == 55).all()
+    assert (sprite[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == 200).all()
 
 
 def test_sprite_shrinks_thumbnails_past_the_limit():
     images = np.full((100, 28, 28), 100, np.uint8)
-    sprite = make_sprite(images, max_size=200)  # 10 columns of 28 px would be 280
-    assert sprite_thumbnail_size(images.shape, max_size=200) == (20, 20)
+    sprite = make_sprite(images, max_size=200)  # 10 columns of 28 px would be 280: 20 px each
     assert sprite.shape == (200, 200)
-    assert (sprite == 155).all()
+    assert (sprite == 100).all()
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +90,8 @@ def written_run(tmp_path_factory):
     pixels = images.reshape(50, -1).astype(np.float32) / 255
     code = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
     index = np.arange(100, 150)
-    write_projector_logs(run_dir, {"pixels": pixels, "code": code}, labels, images, CLASS_NAMES,
-                         index=index, description="test run")
+    write_projector_logs(run_dir, {"pixels": pixels, "code": code},
+                         metadata_columns(labels, CLASS_NAMES, index), images, description="test run")
     return run_dir, images, labels, pixels, code, index
 
 
@@ -89,7 +107,7 @@ def test_checkpoint_holds_each_embedding_by_its_readable_name(written_run):
 def test_a_2d_map_gets_a_zero_third_column_so_the_projector_draws_it(tmp_path):
     images, labels = make_digits(20)
     tsne_map = np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32)
-    write_projector_logs(tmp_path / "run", {"map": tsne_map}, labels, images, CLASS_NAMES)
+    write_projector_logs(tmp_path / "run", {"map": tsne_map})
     stored = tf.train.load_checkpoint(str(tmp_path / "run")).get_tensor("map")
     assert stored.shape == (20, 3)
     assert np.array_equal(stored[:, :2], tsne_map) and not stored[:, 2].any()
@@ -121,7 +139,7 @@ def test_each_write_names_its_checkpoint_anew(tmp_path):
     images, labels = make_digits(10)
     paths = []
     for _ in range(2):
-        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 4))}, labels, images, CLASS_NAMES)
+        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 4))}, digit_metadata(labels), images)
         paths.append(tf.train.latest_checkpoint(str(tmp_path / "run")))
     assert paths[0] != paths[1] and all(paths)
 
@@ -152,8 +170,9 @@ def test_moved_run_still_loads(written_run, tmp_path):
     ("embeddings", "message"),
     [
         ({}, "no embeddings"),
-        ({"x": np.zeros((49, 3))}, r"shape \(49, 3\), expected \[50, D\]"),
+        ({"x": np.zeros((50, 3)), "y": np.zeros((49, 3))}, r"'y' has shape \(49, 3\), expected \[50, D\]"),
         ({"x": np.zeros(50)}, "expected"),
+        ({"x": np.zeros((0, 3))}, "expected"),
         ({"x": np.full((50, 3), np.nan)}, "NaN or infinite"),
         ({"x": np.full((50, 3), np.inf)}, "NaN or infinite"),
     ],
@@ -161,26 +180,50 @@ def test_moved_run_still_loads(written_run, tmp_path):
 def test_bad_embeddings_raise_and_write_nothing(tmp_path, embeddings, message):
     images, labels = make_digits(50)
     with pytest.raises(ValueError, match=message):
-        write_projector_logs(tmp_path / "run", embeddings, labels, images, CLASS_NAMES)
+        write_projector_logs(tmp_path / "run", embeddings, digit_metadata(labels), images)
     assert not (tmp_path / "run").exists()
 
 
-def test_more_metadata_columns_follow_the_standard_ones(tmp_path):
-    images, labels = make_digits(4)
-    write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, labels, images, CLASS_NAMES,
-                         columns={"split": ["test", "test", "train", "train"], "score": [1, 2, 3, 4]})
-    lines = (tmp_path / "run" / "metadata.tsv").read_text().splitlines()
-    assert lines[0] == "label\tclass_name\tindex\tsplit\tscore"
-    assert lines[3] == f"{labels[2]}\t{labels[2]}\t2\ttrain\t3"
+def test_one_metadata_column_has_no_header_and_several_have_one():
+    # The Projector reads a first line with a tab as a header; one column has no tab, so no header.
+    assert metadata_lines({"word": ["king", "queen", 3]}, 3) == ["king", "queen", "3"]
+    assert metadata_lines({"word": ["a", "b"], "count": [1, 2.5]}, 2) == ["word\tcount", "a\t1", "b\t2.5"]
 
 
-@pytest.mark.parametrize("values", [["a", "b"], ["a\tb", "c", "d", "e"], ["a", "b\n", "c", "d"]])
-def test_a_bad_metadata_column_raises_and_writes_nothing(tmp_path, values):
-    images, labels = make_digits(4)
-    with pytest.raises(ValueError, match="metadata column 'note' needs 4 values"):
-        write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, labels, images, CLASS_NAMES,
-                             columns={"note": values})
+@pytest.mark.parametrize(("metadata", "message"), [
+    ({"note": ["a", "b"]}, "'note' has 2 values for 4 points"),
+    ({"note": ["a\tb", "c", "d", "e"]}, "'note' holds a tab or line break"),
+    ({"note": ["a", "b\n", "c", "d"]}, "'note' holds a tab or line break"),
+    ({"note": ["a", "b\r", "c", "d"]}, "'note' holds a tab or line break"),
+    ({"a\tb": ["a", "b", "c", "d"], "c": [1, 2, 3, 4]}, "holds a tab"),
+    ({"word": ["a", "", "c", "d"]}, "row 1 is blank"),
+    ({"word": ["a", "b", " ", "d"], "other": ["", "", "", "x"]}, "row 2 is blank"),
+    ({}, "no columns"),
+])
+def test_bad_metadata_raises_and_writes_nothing(tmp_path, metadata, message):
+    with pytest.raises(ValueError, match=message):
+        write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, metadata)
     assert not (tmp_path / "run").exists()
+
+
+def test_images_must_match_the_points(tmp_path):
+    with pytest.raises(ValueError, match="3 images for 4 points"):
+        write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, images=np.zeros((3, 8, 8), np.uint8))
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("with_metadata", [False, True])
+@pytest.mark.parametrize("with_images", [False, True])
+def test_the_config_names_only_the_files_written(tmp_path, with_metadata, with_images):
+    images = np.zeros((4, 6, 9, 3), np.uint8) if with_images else None
+    write_projector_logs(tmp_path / "run", {"x": np.ones((4, 3))}, {"w": list("abcd")} if with_metadata else None,
+                         images)
+    config = text_format.Parse((tmp_path / "run" / "projector_config.pbtxt").read_text(), ProjectorConfig())
+    embedding = config.embeddings[0]
+    assert (embedding.metadata_path == "metadata.tsv") == with_metadata == (tmp_path / "run/metadata.tsv").exists()
+    assert embedding.HasField("sprite") == with_images == (tmp_path / "run/sprite.png").exists()
+    if with_images:
+        assert list(embedding.sprite.single_image_dim) == [9, 6]  # width, then height
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +238,7 @@ def bookmarked_run(tmp_path_factory):
                  projector_bookmark("t-SNE", "tsne", tsne_map, label_by="class_name", perplexity=12)],
         "map": [projector_bookmark("flat", "pca", pca_coordinates(tsne_map))],
     }
-    write_projector_logs(run_dir, {"code": code, "map": tsne_map, "plain": code}, labels, images, CLASS_NAMES,
+    write_projector_logs(run_dir, {"code": code, "map": tsne_map, "plain": code}, digit_metadata(labels), images,
                          bookmarks=bookmarks)
     return run_dir, code, tsne_map
 
@@ -256,7 +299,7 @@ def test_a_bad_bookmark_is_refused(projection, coordinates, message):
 def test_bookmarks_that_do_not_fit_raise_and_write_nothing(tmp_path, bookmarks, message):
     images, labels = make_digits(10)
     with pytest.raises(ValueError, match=message):
-        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 3))}, labels, images, CLASS_NAMES,
+        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 3))}, digit_metadata(labels), images,
                              bookmarks=bookmarks)
     assert not (tmp_path / "run").exists()
 
@@ -284,7 +327,7 @@ def test_pca_coordinates_spherize_50_or_more_dimensions_as_the_projector_does():
 def test_tensors_whose_names_read_alike_get_bookmark_files_of_their_own(tmp_path):
     images, labels = make_digits(10)
     views = [projector_bookmark("v", "pca", np.zeros((10, 2)))]
-    write_projector_logs(tmp_path / "run", {"a/b": np.ones((10, 3)), "a_b": np.ones((10, 3))}, labels, images,
-                         CLASS_NAMES, bookmarks={"a/b": views, "a_b": views})
+    write_projector_logs(tmp_path / "run", {"a/b": np.ones((10, 3)), "a_b": np.ones((10, 3))},
+                         bookmarks={"a/b": views, "a_b": views})
     config = text_format.Parse((tmp_path / "run" / "projector_config.pbtxt").read_text(), ProjectorConfig())
     assert [e.bookmarks_path for e in config.embeddings] == ["bookmarks_a_b.json", "bookmarks_a_b_1.json"]

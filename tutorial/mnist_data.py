@@ -287,3 +287,18 @@ def shown_digits(data: Dataset, split: str = "test", num_images: int | None = No
     index = np.concatenate([parts[name][2] for name in chosen])
     names = np.concatenate([np.full(len(parts[name][0]), name) for name in chosen])
     return images[:num_images], labels[:num_images], index[:num_images], names[:num_images]
+
+
+def metadata_columns(labels: np.ndarray, class_names: list[str], index: np.ndarray,
+                     splits: np.ndarray | None = None) -> dict[str, list]:
+    """The shown digits' metadata columns: ``label``, ``class_name``, ``index``, and ``split`` for a mix.
+
+    The Projector names points (on hover, in search) by the first column that
+    is not numeric: here ``class_name``. A ``split`` column that always read
+    "test" would take that over, so it is there only when the splits differ.
+    """
+    columns = {"label": labels.tolist(), "class_name": [class_names[label] for label in labels],
+               "index": index.tolist()}
+    if splits is not None and len(set(splits.tolist())) > 1:
+        columns["split"] = splits.tolist()
+    return columns

@@ -1,0 +1,31 @@
+"""The first principal components of a tensor, exactly as the Projector's PCA tab computes them.
+
+Lesson 1 ships a PCA bookmark for every tensor. The Projector's PCA tab first
+centres the vectors and, for 50 or more dimensions, scales each to unit
+length ("Spherize data", on by default there), so ``pca_coordinates`` does
+too, and the bookmark shows what the tab shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPHERIZE_FROM = 50
+
+
+def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
+    """The first ``dims`` principal components [N, dims] of ``values`` [N, D], as the Projector's PCA tab computes them.
+
+    Fewer components when D is smaller (a 2-D map gives 2). Their signs are
+    arbitrary, as in any PCA. Exact: above 200 dimensions the tab itself
+    first projects the vectors at random to 200 ("PCA is approximate").
+    """
+    x = np.asarray(values, dtype=np.float32)
+    x = x - x.mean(axis=0)
+    if x.shape[1] >= SPHERIZE_FROM:
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    # Eigenvectors of the D x D matrix x'x, largest first: cheap even for
+    # 70,000 points. The product stays float32, so no float64 copy of x is made.
+    _, eigenvectors = np.linalg.eigh((x.T @ x).astype(np.float64))
+    return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)

@@ -1,0 +1,14 @@
+"""TensorFlow without its C++ log lines: each lesson imports this before TensorFlow loads.
+
+On a machine without a GPU, TensorFlow 2.21 logs lines that read like
+failures (``E0000 ... failed call to cuInit: UNKNOWN ERROR (303)``, and
+``NodeDef mentions attribute use_unbounded_threadpool`` when Keras trains).
+Level 3 keeps only fatal ones; Python errors are raised as before. A level
+the user has set (``TF_CPP_MIN_LOG_LEVEL=0`` to see everything) is kept. Two
+lines come while TensorFlow's libraries load, before it reads this setting
+(``Could not find cuda drivers on your machine``); no setting hides those.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
