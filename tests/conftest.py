@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -79,18 +80,28 @@ def small_mnist(tmp_path_factory) -> Path:
 
 
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 600,
-               env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run one of the example scripts as a user would, capturing its output."""
+               env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+    """Run one of the example scripts as a user would, capturing its output.
+
+    ``env`` adds to this process's environment; a value of None removes that variable.
+    """
+    environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
     return subprocess.run(
         [sys.executable, str(REPO / script), *map(str, args)],
-        cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
+        cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout, env=environment,
     )
 
 
 # TensorFlow's C++ start-up lines, which no script of ours controls.
 _TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before absl",
                     "To enable the following instructions")
+
+
+def tensorflow_log_lines(stderr: str) -> list[str]:
+    """TensorFlow's C++ log lines (``E0000 ...``, ``W0000 ...``, ``I0000 ...``) in ``stderr``, less the
+    one TensorFlow 2.21 prints while its libraries load, before any setting can silence it."""
+    return [line for line in stderr.splitlines()
+            if re.match(r"[EWIF]\d{4} ", line) and "cudart_stub.cc" not in line]
 
 
 def stderr_lines(stderr: str) -> list[str]:

@@ -43,6 +43,27 @@ def find_chromium() -> str | None:
     return None
 
 
+def skip_without_browser(module_level: bool = False) -> None:
+    """Skip the test (or the whole module) when Playwright or Chromium is missing, saying which.
+
+    Under ``REQUIRE_BROWSER=1`` (``.ci/run`` sets it) a missing browser is a
+    failure instead: CI installs both, so the browser tests must run there.
+    """
+    import pytest
+
+    missing = None
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing = "Playwright is not installed: pip install -r requirements-dev.txt"
+    if missing is None and find_chromium() is None:
+        missing = "Chromium not found: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)"
+    if missing and os.environ.get("REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"REQUIRE_BROWSER=1 but {missing}")
+    if missing:
+        pytest.skip(missing, allow_module_level=module_level)
+
+
 def free_port() -> int:
     """A free 127.0.0.1 port for a server the test will start, below the ephemeral range.
 
@@ -262,6 +283,34 @@ class ProjectorPage:
         """Click a bookmark's radio button, as a user does to restore its view."""
         row = self.bookmarks().index(name)
         self.frame.locator("vz-projector-bookmark-panel .state-row").nth(row).locator("paper-icon-button").first.click()
+
+    # The inspector panel: search, and what it says about a point ------------
+
+    def search(self, text: str) -> str:
+        """Type ``text`` into the Search box, as a user does; return what the box then says ("1 matches.")."""
+        box = self.frame.locator("vz-projector-inspector-panel #search-box")
+        box.locator("input").press_sequentially(text, delay=20)
+        message = box.get_by_text(re.compile(r"match"))
+        for _ in range(40):
+            if message.count():
+                return message.first.inner_text().strip()
+            self.page.wait_for_timeout(250)
+        return ""
+
+    def point_card(self) -> str:
+        """The card at the top right of the scatter: the chosen point's name, then its metadata ("" if none)."""
+        card = self.frame.locator("vz-projector-metadata-card div").first
+        return card.inner_text().strip() if card.count() else ""
+
+    def neighbours(self) -> list[str]:
+        """The names in the "Nearest points in the original space" list of a selected point."""
+        return [name.strip() for name in
+                self.frame.locator("vz-projector-inspector-panel .nn-list .label").all_inner_texts()]
+
+    def hover_neighbour(self, i: int) -> None:
+        """Move the mouse over the ``i``-th nearest point in that list: the Projector hovers that point."""
+        self.frame.locator("vz-projector-inspector-panel .nn-list .neighbor").nth(i).hover()
+        self.page.wait_for_timeout(300)
 
     def projection_tab(self) -> str:
         """The projection tab being shown: ``pca``, ``tsne``, ``umap`` or ``custom``."""

@@ -7,7 +7,14 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TensorBoardServer, bookmark_coordinates, run_script, summaries, write_mnist_dir
+from conftest import (
+    TensorBoardServer,
+    bookmark_coordinates,
+    run_script,
+    summaries,
+    tensorflow_log_lines,
+    write_mnist_dir,
+)
 
 import autoencoder_tsne
 
@@ -22,9 +29,14 @@ def data_dir(tmp_path_factory):
 def ae_run(data_dir, tmp_path_factory):
     logs = tmp_path_factory.mktemp("ae") / "logs"
     result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", logs / "autoencoder",
-                        "--num-images", 200, "--epochs", 2, "--perplexity", 10)
+                        "--num-images", 200, "--epochs", 2, "--perplexity", 10, env={"TF_CPP_MIN_LOG_LEVEL": None})
     assert result.returncode == 0, result.stderr
     return logs / "autoencoder", result
+
+
+def test_training_prints_no_tensorflow_log_lines(ae_run):
+    # Before: "E0000 ... NodeDef mentions attribute use_unbounded_threadpool" as Keras started training.
+    assert tensorflow_log_lines(ae_run[1].stderr) == []
 
 
 def test_run_holds_code_and_pixels_with_their_tsne(ae_run):

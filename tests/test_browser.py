@@ -9,7 +9,6 @@ gone, metadata cut short) and must fail there: they see what users see.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections import Counter
@@ -23,25 +22,14 @@ from projector_page import (
     TimeSeriesPage,
     class_centroids,
     drawn_digits,
-    find_chromium,
     launch_browser,
     layout_mismatch,
     open_projector,
     shows_digit_thumbnails,
+    skip_without_browser,
 )
 
-# .ci/run sets REQUIRE_BROWSER=1: there, a missing browser is a failure, not a skip.
-_MISSING = None
-try:
-    import playwright  # noqa: F401
-except ImportError:
-    _MISSING = "Playwright is not installed: pip install -r requirements-dev.txt"
-if _MISSING is None and find_chromium() is None:
-    _MISSING = "Chromium not found: apt-get install -y chromium (or set CHROMIUM=/path/to/chromium)"
-if _MISSING:
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"REQUIRE_BROWSER=1 but {_MISSING}")
-    pytest.skip(_MISSING, allow_module_level=True)
+skip_without_browser(module_level=True)
 
 N = 300
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -43,3 +44,17 @@ def test_each_lesson_has_its_numbered_sections_in_order(script):
                 if line.startswith("# ## ")]
     numbered = [h.split(".")[0] for h in headings if h[0].isdigit()]
     assert numbered == [str(i) for i in range(1, len(numbered) + 1)] and len(numbered) >= 4, headings
+
+
+def test_lesson_1_reads_in_one_sitting():
+    lines = (REPO / "mnist_tsne.py").read_text().splitlines()
+    assert len(lines) <= 400
+    # What the reader came for, the Projector's files, starts early.
+    assert lines.index("# ## 2. The Projector's files") < 150
+
+
+def test_the_readme_is_short_and_its_reference_pages_exist():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 220
+    for page in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (REPO / page).is_file(), page

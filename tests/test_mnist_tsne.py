@@ -8,15 +8,23 @@ import time
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, bookmark_coordinates, make_digits, run_script, write_mnist_dir
+from conftest import (
+    TensorBoardServer,
+    bookmark_coordinates,
+    make_digits,
+    run_script,
+    tensorflow_log_lines,
+    write_mnist_dir,
+)
 from PIL import Image
 
 
 @pytest.fixture(scope="module")
 def mnist_run(small_mnist, tmp_path_factory):
     logs = tmp_path_factory.mktemp("served") / "logs"
+    # As a user's shell has it: the tests' own process may have set TensorFlow's log level.
     result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logs / "mnist",
-                        "--num-images", 200)
+                        "--num-images", 200, env={"TF_CPP_MIN_LOG_LEVEL": None})
     assert result.returncode == 0, result.stderr
     return logs, result
 
@@ -24,6 +32,11 @@ def mnist_run(small_mnist, tmp_path_factory):
 def test_run_prints_how_to_open_tensorboard(mnist_run):
     _, result = mnist_run
     assert "./run_tensorboard.sh" in result.stdout and "#projector" in result.stdout
+
+
+def test_a_run_prints_no_tensorflow_log_lines_once_tensorflow_has_loaded(mnist_run):
+    # Before: "E0000 ... failed call to cuInit: UNKNOWN ERROR (303)" on every machine without a GPU.
+    assert tensorflow_log_lines(mnist_run[1].stderr) == []
 
 
 def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
