@@ -72,17 +72,15 @@ METADATA_NAME = "metadata.tsv"
 SPRITE_NAME = "sprite.png"
 # WebGL textures, and so the Projector's sprite, are limited to 8192 px a side.
 MAX_SPRITE_SIZE = 8192
-# The Projector (TensorBoard 2.21) always starts in 3-D PCA, whose third
-# component is NaN for a 2-D tensor: the scatter stays empty, even in 2-D PCA
-# (tensorboard#3353, #1204). A zero third column draws a 2-D map as it is, flat.
+# The Projector (TensorBoard 2.21) starts in 3-D PCA, whose third component is
+# NaN for a 2-D tensor: nothing is drawn. A zero third column draws it flat.
 MIN_PROJECTOR_DIMS = 3
 
 
 def check_embeddings(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The embeddings as float32 [N, D] arrays, all with one N; ValueError naming any that is not, or not finite.
 
-    ``write_projector_logs`` calls it first; call it yourself to fail before
-    slow work on embeddings that could not be written anyway.
+    Call it yourself to fail before slow work on embeddings that could not be written.
     """
     if not embeddings:
         raise ValueError("no embeddings to write")
@@ -202,12 +200,13 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     # path in it is read relative to the run folder, so the run can be moved.
     (logdir / "checkpoint").write_text(
         f'model_checkpoint_path: "{checkpoint}"\nall_model_checkpoint_paths: "{checkpoint}"\n')
+    for earlier in logdir.glob(f"{CHECKPOINT_NAME}-*"):  # a re-run's earlier points would only take space
+        if not earlier.name.startswith(f"{checkpoint}."):
+            earlier.unlink()
 
-    # The metadata: row i describes point i, tab-separated.
+    # The metadata, row i for point i, and the sprite, thumbnail i for point i.
     if lines is not None:
         (logdir / METADATA_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    # The sprite: thumbnail i belongs to point i.
     if sprite is not None:
         Image.fromarray(sprite).save(logdir / SPRITE_NAME, compress_level=1)
 

@@ -134,14 +134,17 @@ def test_config_uses_relative_paths_and_lists_every_tensor(written_run):
     assert re.match(r'model_checkpoint_path: "embeddings\.ckpt-\d+"\n', (run_dir / "checkpoint").read_text())
 
 
-def test_each_write_names_its_checkpoint_anew(tmp_path):
+def test_each_write_names_its_checkpoint_anew_and_removes_the_earlier_one(tmp_path):
     # A running TensorBoard reloads a run only when its latest checkpoint path changes.
     images, labels = make_digits(10)
     paths = []
-    for _ in range(2):
-        write_projector_logs(tmp_path / "run", {"x": np.ones((10, 4))}, digit_metadata(labels), images)
+    for value in (1, 2):
+        write_projector_logs(tmp_path / "run", {"x": np.full((10, 4), value)}, digit_metadata(labels), images)
         paths.append(tf.train.latest_checkpoint(str(tmp_path / "run")))
     assert paths[0] != paths[1] and all(paths)
+    left = sorted(p.name for p in (tmp_path / "run").glob("embeddings.ckpt-*"))
+    assert left and all(name.startswith(paths[1].rsplit("/", 1)[1] + ".") for name in left)
+    assert (tf.train.load_checkpoint(paths[1]).get_tensor("x") == 2).all()
 
 
 def test_sprite_file_matches_make_sprite(written_run):
