@@ -184,8 +184,8 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
             if len(state["projections"]) != n:
                 raise ValueError(f"bookmark {state['label']!r} of {name!r} places {len(state['projections'])} "
                                  f"points, expected {n}")
-    tensors = {name: np.pad(values, ((0, 0), (0, max(0, MIN_PROJECTOR_DIMS - values.shape[1]))))
-               for name, values in tensors.items()}
+    tensors = {name: np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))  # no copy when D >= 3
+               if values.shape[1] < MIN_PROJECTOR_DIMS else values for name, values in tensors.items()}
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)
 

@@ -97,6 +97,10 @@ if [ "$port" != "$wanted" ]; then
     echo "note: port $wanted is in use; using $port instead." >&2
 fi
 
+# What would leave the Projector blank or wrong, said before TensorBoard starts
+# (tools/check_projector_logs.py); TensorBoard serves the runs either way.
+"$python" "$here/tools/check_projector_logs.py" --quiet "$logdir" >&2 || true
+
 url_host="$host"
 case "$host" in 0.0.0.0|::|'[::]') url_host="127.0.0.1" ;; esac
 echo "TensorBoard is starting on http://$url_host:$port/#projector (Ctrl-C stops it)"

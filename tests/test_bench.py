@@ -34,6 +34,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert torch_row.get("tensorboard_serves_it") is True or torch_row["note"].startswith("skipped: torch")
     assert rows[3]["vs_import_tensorflow"] > 0 and isinstance(rows[3]["goal_met"], bool)
     assert rows[4]["sprite_px"] == "280x280"  # 100 digits: a square grid of 10 x 10 thumbnails
+    assert rows[4]["check_exit"] == 0 and isinstance(rows[4]["check_goal_met"], bool)  # the checker finds it clean
     assert 0 <= rows[5]["knn_code"] <= 1 and rows[5]["s_per_epoch"] >= 0
     assert [row["benchmark"].split(" t-SNE")[0] for row in rows[6:]] == ["ours", "openTSNE fixed"]
     assert all(0 <= row["knn_accuracy_of_map"] <= 1 and 0 <= row["trustworthiness"] <= 1 and row["peak_rss_mb"] > 0
