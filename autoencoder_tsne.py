@@ -20,9 +20,11 @@ The file reads in the order the script runs:
    it writes: checkpoint, sprite, metadata, config).
 5. The command line.
 
-The run ends with a small table: reconstruction error, and how often a
-digit's 5 nearest neighbours share its label, in pixel space and in code
-space. Labels are used for that measurement only, never in training.
+The run ends with a small table: reconstruction error, how often a digit's 5
+nearest neighbours share its label, in pixel space and in code space, and how
+many digits the code puts right where the pixels put them wrong, and the
+reverse (its bookmark "Where the neighbours disagree" and ``confusions_*.png``
+show which). Labels are used for that measurement only, never in training.
 """
 
 from __future__ import annotations
@@ -228,6 +230,10 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{k.removesuffix('_mse')} {v:.4f}" for k, v in reconstruction.items()))
     knn = {name: m["knn_accuracy"] for name, m in metrics["embeddings"].items() if "_tsne_" not in name}
     print("kNN accuracy: " + ", ".join(f"{name} {value:.3f}" for name, value in knn.items()))
+    # Where the two disagree, digit by digit: the 5 nearest neighbours' vote in the code against in the pixels.
+    votes = metrics["neighbour_votes_vs_pixels"]["autoencoder_code"]
+    print(f"Nearest neighbours: the code puts {votes['right_where_pixels_wrong']} digits in their own class that "
+          f"the pixels put in another, and {votes['wrong_where_pixels_right']} the other way round.")
     print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; model {MODEL_NAME}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 

@@ -1,22 +1,15 @@
 """Lesson 1: vectors into TensorBoard's Embedding Projector, shown with MNIST's pixels.
 
-What this example teaches: how any set of vectors, here MNIST digits as 784
-pixel values each, becomes the files TensorBoard's Embedding Projector reads,
-so that every point is drawn as its own digit, coloured and named by its
-label, and opens on saved views; then how to add a finished t-SNE map and
-tell how good a map is. It reads in the order the script runs:
-
-1. the digits become vectors; 2. the Projector's files, all written by
-``write_projector_logs``; 3. bookmarks, saved views; 4. a t-SNE map computed
-offline; 5. how good each tensor is; 6. the command line.
+What this example teaches: how any vectors, here MNIST digits as 784 pixels
+each, become the files the Projector reads, each point drawn as its own digit,
+coloured and named by its label, opening on saved views; then a finished
+t-SNE map, what it gets wrong, and how good it is. Sections in the order the
+script runs: 1. vectors; 2. the Projector's files (``write_projector_logs``,
+the part to copy: any vectors, optional metadata and images); 3. bookmarks;
+4. the offline map; 5. where neighbours disagree; 6. metrics; 7. command line.
 
     python mnist_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
-
-``write_projector_logs`` is the part to copy: it takes any vectors, with
-optional metadata columns and images (numpy, pillow, tensorflow, tensorboard).
-Lesson 2, ``autoencoder_tsne.py``, shows an autoencoder's code with this
-file's functions. ``tutorial/`` holds the plumbing.
 """
 
 from __future__ import annotations
@@ -39,12 +32,11 @@ from tensorboard.plugins import projector
 from tutorial.errors import run_main
 from tutorial.flags import ArgumentParser, add_common_args
 from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
+from tutorial.neighbours import disagreement_columns
 from tutorial.pca import pca_coordinates
 from tutorial.report import write_report
 from tutorial.run_folder import staged_run
 from tutorial.tsne import tsne_map
-
-# TensorFlow takes seconds to load, so the functions that need it import it: bad flags fail at once.
 
 # ## 1. The digits as vectors
 #
@@ -98,10 +90,8 @@ def check_embeddings(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 def metadata_lines(metadata: dict[str, Sequence], n: int) -> list[str]:
     """The lines of ``metadata.tsv``: a header row only for two or more columns, then one row per point.
 
-    The Projector's rule: a first line with a tab is a header. So one column
-    has none (the Projector calls it "label"), and a header of one name would
-    be read as point 0. It also skips blank lines, which would shift every
-    later point onto the next point's labels, so those are refused.
+    The Projector reads a first line with a tab as a header, so one column has none (it calls it
+    "label"). It skips blank lines, which would shift later points' labels, so those are refused.
     """
     columns = {str(name): [str(value) for value in values] for name, values in metadata.items()}
     if not columns:
@@ -120,11 +110,10 @@ def metadata_lines(metadata: dict[str, Sequence], n: int) -> list[str]:
 def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE) -> np.ndarray:
     """Tile uint8 images, grey [N, H, W] or colour [N, H, W, 3], into one square sprite, row-major.
 
-    Thumbnail ``i`` sits at row ``i // cols``, column ``i % cols`` of a
-    ``cols = ceil(sqrt(N))`` grid with as many rows, blank (white) cells at the
-    end: the Projector (2.21) finds a row by dividing by the number of rows,
-    so in a grid with fewer rows than columns most points would show another
-    point's image. Thumbnails shrink only if ``cols`` of them pass ``max_size``.
+    Thumbnail ``i`` sits at row ``i // cols``, column ``i % cols`` of a ``cols = ceil(sqrt(N))``
+    grid with as many rows, blank cells at the end: the Projector (2.21) finds a row by dividing by
+    the number of rows, so in a grid with fewer rows most points would show another's image.
+    Thumbnails shrink only if ``cols`` of them pass ``max_size``.
     """
     images = np.asarray(images)
     if images.ndim not in (3, 4) or images.ndim == 4 and images.shape[-1] != 3 or len(images) == 0:
@@ -153,15 +142,10 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     """Write ``embeddings`` for TensorBoard's Projector, with optional labels, pictures and saved views.
 
     Args:
-      logdir: the run folder (created if needed), e.g. ``logs/words``. Point
-        TensorBoard at its parent: ``tensorboard --logdir logs``.
-      embeddings: tensor name -> array [N, D], the same N for all, finite.
-        The names appear in the Projector's tensor menu. D < 3 (a 2-D map) is
-        stored with zero columns up to 3.
-      metadata: column name -> N values (labels, words, numbers), or None.
-        The Projector colours, labels and searches points by these columns.
-      images: None, or uint8 [N, H, W] grey or [N, H, W, 3] colour, any H and
-        W: each point's picture, drawn in place of its dot.
+      logdir: the run folder, e.g. ``logs/words``; serve its parent: ``tensorboard --logdir logs``.
+      embeddings: tensor name -> array [N, D], one N for all, finite (D < 3: zero columns added).
+      metadata: column name -> N values (labels, words, numbers) to colour, name and search by, or None.
+      images: None, or uint8 [N, H, W] grey or [N, H, W, 3] colour, any H and W, drawn as the points.
       bookmarks: tensor name -> saved views made by ``projector_bookmark``.
       description: markdown shown in TensorBoard's Text tab for this run.
 
@@ -249,31 +233,24 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
 # ## 3. Bookmarks: views that open on the answer
 #
 # The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a
-# saved view, as its bookmarks panel saves one: every point's coordinates under
-# a projection ("pca-0", "tsne-1", ...), the tab to show, the colour and label
-# columns. The Projector lists a tensor's bookmarks when it loads; one click
-# restores a view. TensorBoard 2.21 reads every field below (a missing one
-# leaves a blank scatter), and a T-SNE view also starts the Projector's own
-# t-SNE from the bookmarked map. `pca_coordinates` (tutorial/pca.py) computes
-# what the PCA tab shows.
+# saved view, as its bookmarks panel saves one: each point's coordinates under a
+# projection ("pca-0", "tsne-1", ...), the tab, the colour and label columns, the
+# selection. One click restores it; TensorBoard 2.21 reads every field below (a
+# missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
 
 # The learning-rate slider holds a power of ten: 1 is the Projector's default, 10.
 PROJECTOR_LEARNING_RATE_SLIDER = 1
 
 
 def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
-                       label_by: str = "label", perplexity: float = 30.0) -> dict:
+                       label_by: str = "label", perplexity: float = 30.0, selected: Sequence[int] = ()) -> dict:
     """One bookmark: a saved Projector view that places point i at ``coordinates[i]``.
 
-    Args:
-      label: the bookmark's name in the Projector's bookmarks panel.
-      projection: the tab it shows, ``"pca"``, ``"tsne"`` or ``"umap"``.
-      coordinates: [N, 2] or [N, 3], one row per point; 2 columns give a flat view.
-      color_by: the metadata column that colours the points (with a legend).
-      label_by: the metadata column that names a point on hover.
-      perplexity: what the T-SNE tab's slider shows.
-
-    Pass it to ``write_projector_logs(bookmarks={tensor: [...]})``.
+    ``label`` names it in the bookmarks panel; ``projection`` is the tab it shows
+    ("pca", "tsne" or "umap"); ``coordinates`` [N, 2 or 3] (2: a flat view);
+    ``color_by`` and ``label_by`` are metadata columns that colour and name the
+    points; ``selected`` the points it selects; ``perplexity`` the T-SNE tab's
+    slider. Pass it to ``write_projector_logs(bookmarks={tensor: [...]})``.
     """
     coordinates = np.asarray(coordinates, dtype=np.float64)
     if projection not in ("pca", "tsne", "umap") or coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
@@ -295,7 +272,7 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
         "umapNeighbors": 15, "umapMinDist": 0.1,
         "selectedColorOptionName": color_by, "forceCategoricalColoring": False,
         "selectedLabelOption": label_by, "customSelectedSearchByMetadataOption": label_by, **no_text,
-        "selectedPoints": [], "filteredPoints": None, "isSelected": False,
+        "selectedPoints": [int(i) for i in selected], "filteredPoints": None, "isSelected": False,
     }
 
 
@@ -316,14 +293,26 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
             for name, values in embeddings.items() for d in dims}
 
 
-# ## 5. How good is each tensor, and what each map looks like
+# ## 5. Where the neighbours disagree
+#
+# Islands do not say which digits an embedding confuses, nor where the map
+# misleads. So each base tensor T gets a metadata column `neighbours_T`, the
+# class its 5 nearest neighbours in T vote for, and each map M of T a numeric
+# column `trust_M`, the share of a point's 10 nearest neighbours on the map
+# that are also its neighbours in T (low: the map put it in the wrong company;
+# the Projector colours numbers with a gradient). The bookmark "Where the
+# neighbours disagree" shows T's map coloured by the vote, with exactly the
+# points whose neighbours vote for another class selected.
+
+# ## 6. How good is each tensor, and what each map looks like
 #
 # Two numbers per tensor go to `metrics.json`, the terminal and the Text tab:
 # kNN accuracy, how often a point's 5 nearest neighbours carry its label
 # (labels are used only here), and trustworthiness, how many of a point's
 # neighbours in a map were its neighbours in the embedding too. Each 2-D map
-# is drawn as `tsne_map_<embedding>.png`, in the Images tab too (tutorial/report.py).
-# `write_embedding_run` does all five steps for one run; lesson 2 calls it too.
+# is drawn as `tsne_map_<embedding>.png`, each tensor's confusions as
+# `confusions_<embedding>.png`, in the Images tab too (tutorial/report.py).
+# `write_embedding_run` does all six steps for one run; lesson 2 calls it too.
 
 
 def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray,
@@ -350,15 +339,26 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
             title = "t-SNE (converged offline)" if len(map_dims) == 1 else f"t-SNE {d}-D (converged offline)"
             bookmarks[name].append(view(title, "tsne", maps[f"{name}_tsne_{d}d"]))
 
+    # Where the neighbours disagree (tutorial/neighbours.py: one exact neighbour search per tensor).
+    metadata, votes = dict(metadata), {}
+    for name, values in embeddings.items() if evaluate else ():
+        own_maps = {f"{name}_tsne_{d}d": maps[f"{name}_tsne_{d}d"] for d in map_dims}
+        columns, votes[name] = disagreement_columns(name, values, own_maps, labels, class_names)
+        metadata |= columns
+        bookmarks[name] += [projector_bookmark(
+            "Where the neighbours disagree", "tsne", coordinates, color_by=f"neighbours_{name}",
+            label_by="class_name", perplexity=perplexity, selected=np.flatnonzero(votes[name] != labels))
+            for coordinates in list(own_maps.values())[:1]]
+
     # MNIST's digits are white ink on black; inverted, they read better on
     # the Projector's white background.
     write_projector_logs(run_dir, tensors, metadata=metadata, images=255 - images, bookmarks=bookmarks,
                          description=description)
-    return write_report(run_dir, tensors, labels, images, class_names, evaluate=evaluate,
+    return write_report(run_dir, tensors, labels, images, class_names, evaluate=evaluate, votes=votes,
                         perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
 
 
-# ## 6. The command line
+# ## 7. The command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -312,6 +312,16 @@ class ProjectorPage:
         self.frame.locator("vz-projector-inspector-panel .nn-list .neighbor").nth(i).hover()
         self.page.wait_for_timeout(300)
 
+    def selected_count(self) -> int:
+        """How many points are selected, as the status line says ("Selected 37 points"; 0 when it says nothing)."""
+        said = self.frame.get_by_text(re.compile(r"Selected \d+ points?"))
+        return int(re.search(r"\d+", said.first.inner_text())[0]) if said.count() else 0
+
+    def selection_names(self) -> list[str]:
+        """The names the inspector lists for the selected points (by the Label-by column; at most 100)."""
+        rows = self.frame.locator("vz-projector-inspector-panel .matches-list .row")
+        return [name.strip() for name in rows.all_inner_texts()]
+
     def projection_tab(self) -> str:
         """The projection tab being shown: ``pca``, ``tsne``, ``umap`` or ``custom``."""
         return self.frame.locator("vz-projector-projections-panel .ink-tab.active").get_attribute("data-tab")

@@ -76,6 +76,19 @@ def test_metrics_json_is_sane(ae_run):
     assert "kNN accuracy: pixels" in result.stdout and "Training on 480 digits" in result.stdout
 
 
+def test_lesson_2_compares_where_the_code_and_the_pixels_put_digits(ae_run):
+    run_dir, result = ae_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    compared = metrics["neighbour_votes_vs_pixels"]["autoencoder_code"]
+    right, wrong = compared["right_where_pixels_wrong"], compared["wrong_where_pixels_right"]
+    # What the code fixes, less what it breaks, is the difference in misplaced digits.
+    misplaced = {name: metrics["embeddings"][name]["disagreeing_points"] for name in ("pixels", "autoencoder_code")}
+    assert right - wrong == misplaced["pixels"] - misplaced["autoencoder_code"]
+    assert f"the code puts {right} digits in their own class that the pixels put in another, and {wrong} " \
+           "the other way round" in result.stdout
+    assert (run_dir / "confusions_autoencoder_code.png").is_file()
+
+
 def test_saved_model_loads_and_encodes(ae_run):
     import keras
 
@@ -112,7 +125,8 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
         code = np.frombuffer(server.get("/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code"),
                              np.float32)
         assert code.shape == (200 * 64,)
-        # Every tensor opens on bookmarks; the code's second is its own finished map.
+        # Every tensor opens on bookmarks; the code's second is its own finished map, its third where the
+        # neighbours disagree.
         views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=autoencoder&name={name}"))
                  for name in shapes}
         code_map = np.frombuffer(server.get(
@@ -121,8 +135,9 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
     finally:
         server.close()
     assert {name: [view["dataSetDimensions"] for view in states] for name, states in views.items()} == {
-        name: [shape] * (2 if name in ("pixels", "autoencoder_code") else 1) for name, shape in shapes.items()}
+        name: [shape] * (3 if name in ("pixels", "autoencoder_code") else 1) for name, shape in shapes.items()}
     assert views["autoencoder_code"][1]["selectedProjection"] == "tsne"
+    assert views["autoencoder_code"][2]["selectedColorOptionName"] == "neighbours_autoencoder_code"
     assert np.allclose(bookmark_coordinates(views["autoencoder_code"][1]), code_map.reshape(200, 3)[:, :2], atol=1e-4)
     (logs / "mnist").rename(logs.parent / "mnist_moved_away")  # keep the module's run as it was
 

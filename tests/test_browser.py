@@ -133,7 +133,7 @@ def test_autoencoder_code_switches_the_view_to_64_dimensions(server, browser, lo
         projector.close()
 
 
-BOOKMARKS = ["PCA, coloured by class", "t-SNE (converged offline), coloured by class"]
+BOOKMARKS = ["PCA, coloured by class", "t-SNE (converged offline), coloured by class", "Where the neighbours disagree"]
 
 
 def stored_map(run_dir, tensor: str) -> np.ndarray:
@@ -157,7 +157,7 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
     if (listed := projector.bookmarks()) != BOOKMARKS:
         return [f"the bookmarks panel lists {listed}, not {BOOKMARKS}"]
     problems = []
-    for bookmark, tab in zip(BOOKMARKS, ["pca", "tsne"], strict=True):
+    for bookmark, tab in zip(BOOKMARKS[:2], ["pca", "tsne"], strict=True):
         projector.open_bookmark(bookmark)
         projector.settle()
         if projector.projection_tab() != tab:
@@ -184,6 +184,73 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
     if wrong := {label: digit for label, digit in drawn.items() if digit != label}:
         problems.append(f"thumbnails show the wrong digits: class -> drawn {wrong}")
     return problems
+
+
+DISAGREE = "Where the neighbours disagree"
+
+
+def metadata_table(run_dir) -> dict[str, list[str]]:
+    """A run's metadata.tsv as column name -> values."""
+    header, *rows = (run_dir / "metadata.tsv").read_text().splitlines()
+    return dict(zip(header.split("\t"), zip(*(row.split("\t") for row in rows), strict=True), strict=True))
+
+
+def disagreement_problems(projector: ProjectorPage, run_dir) -> list[str]:
+    """Everything a user would find wrong with the pixels' "Where the neighbours disagree" bookmark ([] if nothing).
+
+    It must open the T-SNE tab coloured by ``neighbours_pixels`` (the legend
+    counting that column) and select exactly the points whose neighbours vote
+    for another class: the status line counts them, and the inspector lists
+    them by class name in the run's order (its first 100: the list stops there).
+    """
+    table = metadata_table(run_dir)
+    disagreeing = [i for i, (own, vote) in enumerate(zip(table["class_name"], table["neighbours_pixels"],
+                                                         strict=True)) if own != vote]
+    projector.choose_run(run_dir.name)
+    projector.choose_tensor("pixels")
+    if DISAGREE not in (listed := projector.bookmarks()):
+        return [f"the bookmarks panel lists {listed}, without {DISAGREE!r}"]
+    projector.open_bookmark(DISAGREE)
+    projector.settle()
+    problems = []
+    if projector.projection_tab() != "tsne":
+        problems.append(f"it shows the {projector.projection_tab()} tab, not tsne")
+    if (legend := projector.legend()) != dict(Counter(table["neighbours_pixels"])):
+        problems.append(f"its legend {legend} is not the neighbours' vote {dict(Counter(table['neighbours_pixels']))}")
+    if (count := projector.selected_count()) != len(disagreeing):
+        problems.append(f"the status says {count} points are selected, not the {len(disagreeing)} that disagree")
+    expected = [table["class_name"][i] for i in disagreeing][:100]
+    if (names := projector.selection_names()) != expected:
+        problems.append(f"the selection lists classes {''.join(names)}, not {''.join(expected)}")
+    if message := projector.error_message():
+        problems.append(f"the Projector shows an error: {message}")
+    return problems
+
+
+def test_the_disagreement_bookmark_selects_the_points_whose_neighbours_disagree(server, browser, logs):
+    projector = ProjectorPage(browser, server.url)
+    try:
+        assert disagreement_problems(projector, logs / "mnist") == []
+    finally:
+        projector.close()
+
+
+def select_one_row_off(run_dir) -> None:
+    """The bookmark of a run with one point more at the start: every selected index names the next point."""
+    path = run_dir / "bookmarks_pixels.json"
+    views = json.loads(path.read_text())
+    for view in views:
+        view["selectedPoints"] = [(i + 1) % len(view["projections"]) for i in view["selectedPoints"]]
+    path.write_text(json.dumps(views))
+
+
+def test_the_disagreement_check_fails_on_a_selection_one_row_off(browser, logs, tmp_path):
+    broken = tmp_path / "logs"
+    shutil.copytree(logs / "mnist", broken / "mnist")
+    select_one_row_off(broken / "mnist")
+    with open_projector(browser, broken) as projector:
+        problems = disagreement_problems(projector, broken / "mnist")
+    assert any("the selection lists classes" in problem for problem in problems), problems
 
 
 def class_templates(run_dir, labels: list[str]) -> dict[str, np.ndarray]:

@@ -66,7 +66,8 @@ def test_tensorboard_serves_the_run(mnist_run):
         assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)
 
         metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
-        assert metadata[0] == "label\tclass_name\tindex"  # no split column: all 200 are test digits
+        # No split column (all 200 are test digits); the neighbours' vote and the map's trust (test_neighbours.py).
+        assert metadata[0] == "label\tclass_name\tindex\tneighbours_pixels\ttrust_pixels_tsne_2d"
         assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels[:200].tolist()
 
         png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
@@ -91,15 +92,18 @@ def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_
     finally:
         server.close()
     assert {name: [view["label"] for view in states] for name, states in views.items()} == {
-        "pixels": ["PCA, coloured by class", "t-SNE (converged offline), coloured by class"],
+        "pixels": ["PCA, coloured by class", "t-SNE (converged offline), coloured by class",
+                   "Where the neighbours disagree"],
         "pixels_tsne_2d": ["PCA, coloured by class"],
     }
     for name, states in views.items():
         for view in states:
             assert view["dataSetDimensions"] == shapes[name]
             assert len(view["projections"]) == 200
-            assert view["selectedColorOptionName"] == view["selectedLabelOption"] == "class_name"
-    pca, tsne = views["pixels"]
+            assert view["selectedLabelOption"] == "class_name"
+            disagree = view["label"] == "Where the neighbours disagree"
+            assert view["selectedColorOptionName"] == ("neighbours_pixels" if disagree else "class_name")
+    pca, tsne, _ = views["pixels"]
     assert pca["selectedProjection"] == "pca" and tsne["selectedProjection"] == "tsne"
     # The t-SNE view is the stored map, point for point; the PCA view what the PCA tab computes.
     assert np.allclose(bookmark_coordinates(tsne), tensors["pixels_tsne_2d"][:, :2], atol=1e-4)

@@ -40,12 +40,14 @@ def trustworthiness_score(source: np.ndarray, embedded: np.ndarray, seed: int = 
 
 
 def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, sources: dict[str, str],
-                        seed: int = 0) -> dict[str, dict]:
+                        seed: int = 0, votes: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
     """kNN accuracy of every tensor, and trustworthiness against its source.
 
     ``sources`` maps a tensor to the tensor it was computed from
     (``pixels_tsne_2d`` -> ``pixels``); tensors without one have no
-    trustworthiness (None).
+    trustworthiness (None). ``votes`` [N] per tensor, the class its 5 nearest
+    neighbours vote for, add the leave-one-out 5-NN accuracy and the number
+    of points whose neighbours vote for another class.
     """
     metrics = {}
     for name, values in embeddings.items():
@@ -57,14 +59,21 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
             "trustworthiness": (round(trustworthiness_score(embeddings[source], values, seed), 4)
                                 if source else None),
         }
+        if name in (votes or {}):
+            disagreeing = int((votes[name] != labels).sum())
+            metrics[name] |= {"knn_accuracy_leave_one_out": round(1 - disagreeing / len(labels), 4),
+                              "disagreeing_points": disagreeing}
     return metrics
 
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """The metrics as a markdown table: readable in a terminal and in TensorBoard's Text tab."""
-    lines = ["| tensor | dims | kNN accuracy (5-NN, 5-fold) | trustworthiness |", "|---|---|---|---|"]
+    lines = ["| tensor | dims | kNN accuracy (5-NN, 5-fold) | 5-NN vote, leave one out (points it misplaces) "
+             "| trustworthiness |", "|---|---|---|---|---|"]
     for name, m in metrics.items():
         trust = f"{m['trustworthiness']:.3f} vs `{m['trustworthiness_vs']}`" if m["trustworthiness"] is not None \
             else "-"
-        lines.append(f"| `{name}` | {m['dimensions']} | {m['knn_accuracy']:.3f} | {trust} |")
+        vote = (f"{m['knn_accuracy_leave_one_out']:.3f} ({m['disagreeing_points']})"
+                if "disagreeing_points" in m else "-")
+        lines.append(f"| `{name}` | {m['dimensions']} | {m['knn_accuracy']:.3f} | {vote} | {trust} |")
     return "\n".join(lines)

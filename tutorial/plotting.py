@@ -1,12 +1,13 @@
-"""The t-SNE map as a picture: coloured dots, a legend, and digit thumbnails.
+"""Pictures of a run: the t-SNE map (coloured dots, a legend, digit thumbnails), and the confusions.
 
-This is the figure of the t-SNE papers, drawn with matplotlib's object API
-(``Figure``, not ``pyplot``: no window, no global state, runs headless).
+Drawn with matplotlib's object API (``Figure``, not ``pyplot``: no window, no
+global state, runs headless).
 """
 
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 import matplotlib
 import numpy as np
@@ -56,6 +57,39 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
     ax.set_yticks([])
     ax.legend(loc="upper right", markerscale=4, fontsize=9, framealpha=0.9)
     ax.set_title(title)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray, class_names: list[str],
+                    title: str = "", pairs: int = 8, examples: int = 12) -> bytes:
+    """The most frequent (class, neighbours' class) pairs as PNG bytes, one row each, most frequent first.
+
+    Each row is labelled "4 taken for 9: 57" (57 points of class 4 whose
+    nearest neighbours vote 9) and shows up to ``examples`` of those digits.
+    """
+    labels, votes = np.asarray(labels), np.asarray(votes)
+    wrong = labels != votes
+    frequent = Counter(zip(labels[wrong].tolist(), votes[wrong].tolist(), strict=True)).most_common(pairs)
+    height, width = images.shape[1:3]
+    grid = np.zeros((max(1, len(frequent)) * (height + 4), examples * (width + 4)), dtype=np.float32)
+    names = []
+    for row, ((label, vote), count) in enumerate(frequent):
+        names.append(f"{class_names[label]} taken for {class_names[vote]}: {count}")
+        for column, i in enumerate(np.flatnonzero(wrong & (labels == label) & (votes == vote))[:examples]):
+            y, x = row * (height + 4) + 2, column * (width + 4) + 2
+            grid[y:y + height, x:x + width] = images[i] / 255.0
+    fig = Figure(figsize=(2.6 + examples * 0.55, 0.7 + 0.55 * max(1, len(frequent))), dpi=100)
+    ax = fig.subplots()
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([row * (height + 4) + height / 2 + 2 for row in range(len(frequent))], names, fontsize=10)
+    ax.set_xticks([])
+    ax.set_title(title or "Most frequent confusions", fontsize=11)
+    if not frequent:
+        ax.text(grid.shape[1] / 2, grid.shape[0] / 2, "every point's neighbours vote for its own class",
+                ha="center", va="center")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -1,8 +1,11 @@
-"""A run's report: metrics in ``metrics.json``, the terminal and the Text tab; each map as a picture.
+"""A run's report: metrics in ``metrics.json``, the terminal and the Text tab; maps and confusions as pictures.
 
-``write_report`` measures every tensor of a run (``tutorial/metrics.py``) and
-draws every 2-D t-SNE map (``tutorial/plotting.py``), each picture saved in
-the run and written to its event file for TensorBoard's Images tab.
+``write_report`` measures every tensor of a run (``tutorial/metrics.py``),
+adds what its neighbours' votes say (leave-one-out accuracy, how many points
+they put in another class, and for a learned code, where it and the pixels
+differ), and draws every 2-D t-SNE map and every tensor's most frequent
+confusions (``tutorial/plotting.py``), each picture saved in the run and
+written to its event file for TensorBoard's Images tab.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import numpy as np
 
 def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
                  images: np.ndarray, class_names: list[str], *, evaluate: bool, perplexity: float, seed: int,
-                 extra_metrics: dict | None = None) -> dict:
+                 votes: dict[str, np.ndarray] | None = None, extra_metrics: dict | None = None) -> dict:
     """Write metrics (with ``evaluate``) and a picture of every ``<name>_tsne_2d`` map; return the metrics.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
-    ``pixels``. ``extra_metrics`` are added to ``metrics.json`` as they are.
+    ``pixels``. ``votes`` [N] per tensor are the classes its 5 nearest
+    neighbours vote for; ``extra_metrics`` are added to ``metrics.json`` as they are.
     """
     import tensorflow as tf
 
@@ -37,18 +41,36 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             from tutorial.metrics import evaluate_embeddings, metrics_table  # scikit-learn: a second to load
 
             print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
-            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, seed), **(extra_metrics or {})}
+            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, seed, votes or {}),
+                       **vote_comparison(votes or {}, labels), **(extra_metrics or {})}
             table = metrics_table(metrics["embeddings"])
             print(table)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             tf.summary.text("metrics", table, step=0)
-        if maps:
-            from tutorial.plotting import plot_tsne_map  # matplotlib: loaded only when there is a map
+        if maps or votes:
+            from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib: only when drawing
 
         for embedding, values in maps.items():
             png = plot_tsne_map(values, labels, images, class_names, seed=seed,
                                 title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
             (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
             tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
+        for embedding, embedding_votes in (votes or {}).items():
+            png = plot_confusions(labels, embedding_votes, images, class_names,
+                                  title=f"Where the 5 nearest neighbours in {embedding} vote for another class")
+            (run_dir / f"confusions_{embedding}.png").write_bytes(png)
+            tf.summary.image(f"confusions/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
     writer.close()
     return metrics
+
+
+def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray) -> dict:
+    """For each tensor other than ``pixels``: how many points its neighbours put right where the pixels'
+    put them wrong, and the reverse (none without pixels)."""
+    if "pixels" not in votes:
+        return {}
+    pixels_right = votes["pixels"] == labels
+    return {"neighbour_votes_vs_pixels": {
+        name: {"right_where_pixels_wrong": int((right := embedding_votes == labels)[~pixels_right].sum()),
+               "wrong_where_pixels_right": int((~right)[pixels_right].sum())}
+        for name, embedding_votes in votes.items() if name != "pixels"}}
