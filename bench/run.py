@@ -6,7 +6,8 @@
 Sections: ``writer`` (write_projector_logs vs torch's add_embedding), ``e2e``
 (mnist_tsne.py --no-tsne vs import tensorflow), ``scaling`` (N = 1k, 10k,
 70k), ``autoencoder`` (training on 60,000 digits), ``tsne`` (openTSNE vs
-scikit-learn, and openTSNE at 70,000). Prints a table and writes it as JSON
+scikit-learn, and openTSNE at 70,000), ``disagree`` (lesson 1's "where the neighbours
+disagree": the vote, the map's trust, the bookmark and the picture at 10,000). Prints a table and writes it as JSON
 (``bench/results/latest.json`` unless ``--out`` says otherwise). Timings are
 medians of ``--repeats`` runs. Goals are reported as met or missed in the
 table; nothing here asserts.
@@ -324,12 +325,46 @@ def bench_tsne(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+# 6. What the map gets wrong: the neighbours' vote, the map's trust, the bookmark and the picture
+
+def disagree_worker(data_dir: str, n: int) -> dict:
+    """The cost of section 5 of lesson 1 for one tensor of ``n`` digits' pixels and its converged map."""
+    import numpy as np
+
+    from mnist_tsne import pixel_vectors, projector_bookmark
+    from tutorial.neighbours import disagreement_columns
+    from tutorial.plotting import plot_confusions
+    from tutorial.tsne import tsne_map
+
+    images, labels, class_names = shown_digits(Path(data_dir), n)
+    pixels = pixel_vectors(images)
+    coordinates = tsne_map(pixels, 2, 30.0, 0, "pixels")  # not timed: the run makes it anyway
+    plot_confusions(labels[:50], labels[:50], images[:50], class_names)  # matplotlib's first figure, not timed
+    start = time.perf_counter()
+    columns, votes = disagreement_columns("pixels", pixels, {"pixels_tsne_2d": coordinates}, labels, class_names)
+    projector_bookmark("Where the neighbours disagree", "tsne", coordinates, color_by="neighbours_pixels",
+                       selected=np.flatnonzero(votes != labels))
+    png = plot_confusions(labels, votes, images, class_names)
+    seconds = time.perf_counter() - start
+    return {"seconds": round(seconds, 2), "disagreeing_points": int((votes != labels).sum()),
+            "picture_KB": len(png) // 1024}
+
+
+def bench_disagree(args: argparse.Namespace) -> list[dict]:
+    """What lesson 1's section 5 adds to a run of the test digits (goal: at most 3 s at 10,000)."""
+    n = args.num_images or 10_000
+    row = in_subprocess("disagree_worker", data_dir=str(args.data_dir), n=n)
+    return [{"benchmark": f"neighbours' vote, map trust, bookmark and confusions picture, N = {n}", **row,
+             "goal": "<= 3 s at 10,000", "goal_met": row["seconds"] <= 3}]
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "writer": bench_writer,
     "e2e": bench_e2e,
     "scaling": bench_scaling,
     "autoencoder": bench_autoencoder,
     "tsne": bench_tsne,
+    "disagree": bench_disagree,
 }
 
 

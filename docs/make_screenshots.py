@@ -36,6 +36,16 @@ def save_small_png(png: bytes | Path, path: Path, max_width: int = 1000) -> None
     print(f"wrote {path} ({path.stat().st_size // 1024} KB, {image.width}x{image.height})")
 
 
+def wait_for_tsne_to_start(projector: ProjectorPage) -> None:
+    """After a T-SNE bookmark: wait out the neighbour search until the Projector's own t-SNE counts iterations."""
+    iteration = projector.frame.locator(".run-tsne-iter")
+    for _ in range(1200):
+        if iteration.inner_text().strip() not in ("", "0"):
+            break
+        projector.page.wait_for_timeout(250)
+    projector.settle(1000)
+
+
 def projector_pictures(browser, url: str, out: Path) -> None:
     projector = ProjectorPage(browser, url, timeout_ms=180_000)
     try:
@@ -52,13 +62,13 @@ def projector_pictures(browser, url: str, out: Path) -> None:
         # map), then goes on with its own t-SNE from the map; the picture is
         # taken at its first iterations, when the map is still as computed.
         projector.open_bookmark("t-SNE (converged offline), coloured by class")
-        iteration = projector.frame.locator(".run-tsne-iter")
-        for _ in range(1200):
-            if iteration.inner_text().strip() not in ("", "0"):
-                break
-            projector.page.wait_for_timeout(250)
-        projector.settle(1000)
+        wait_for_tsne_to_start(projector)
         save_small_png(projector.page.screenshot(), out / "projector_pixels_tsne.png")
+
+        # Its third: the same map coloured by the neighbours' vote, the points they misplace selected.
+        projector.open_bookmark("Where the neighbours disagree")
+        wait_for_tsne_to_start(projector)
+        save_small_png(projector.page.screenshot(), out / "projector_pixels_disagree.png")
 
         # The autoencoder's code: its stored 2-D map, flat, through its bookmark.
         projector.choose_run("autoencoder")
@@ -95,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                            "docstring)\n")
 
     save_small_png(args.logdir / "mnist" / "tsne_map_pixels.png", args.out / "tsne_map_pixels.png", 800)
+    save_small_png(args.logdir / "mnist" / "confusions_pixels.png", args.out / "confusions_pixels.png", 900)
     server = TensorBoardServer(args.logdir)
     try:
         server.get("/data/plugin/projector/runs")

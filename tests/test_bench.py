@@ -26,7 +26,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert report["machine"]["cpus"] >= 1
     rows = report["rows"]
     assert [row["section"] for row in rows] == (
-        ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] + ["autoencoder"] + ["tsne"] * 2
+        ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] + ["autoencoder"] + ["tsne"] * 2 + ["disagree"]
     )
     writer, torch_row = rows[0], rows[1]
     assert writer["tensorboard_serves_it"] is True and writer["MB_on_disk"] > 0
@@ -36,9 +36,10 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert rows[4]["sprite_px"] == "280x280"  # 100 digits: a square grid of 10 x 10 thumbnails
     assert rows[4]["check_exit"] == 0 and isinstance(rows[4]["check_goal_met"], bool)  # the checker finds it clean
     assert 0 <= rows[5]["knn_code"] <= 1 and rows[5]["s_per_epoch"] >= 0
-    assert [row["benchmark"].split(" t-SNE")[0] for row in rows[6:]] == ["ours", "openTSNE fixed"]
+    assert [row["benchmark"].split(" t-SNE")[0] for row in rows[6:8]] == ["ours", "openTSNE fixed"]
     assert all(0 <= row["knn_accuracy_of_map"] <= 1 and 0 <= row["trustworthiness"] <= 1 and row["peak_rss_mb"] > 0
-               for row in rows[6:])
+               for row in rows[6:8])
+    assert 0 < rows[8]["disagreeing_points"] < 150 and isinstance(rows[8]["goal_met"], bool)
     assert isinstance(rows[6]["goal_met"], bool)
-    for section in ("writer", "e2e", "scaling", "autoencoder", "tsne"):
+    for section in ("writer", "e2e", "scaling", "autoencoder", "tsne", "disagree"):
         assert f"\n{section} " in "\n" + result.stdout  # each section printed as a table
