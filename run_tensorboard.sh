@@ -101,6 +101,9 @@ fi
 # (tools/check_projector_logs.py); TensorBoard serves the runs either way.
 "$python" "$here/tools/check_projector_logs.py" --quiet "$logdir" >&2 || true
 
+# TensorFlow's C++ log lines read like failures on a machine without a GPU; a level you set is kept.
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-3}"
+
 url_host="$host"
 case "$host" in 0.0.0.0|::|'[::]') url_host="127.0.0.1" ;; esac
 echo "TensorBoard is starting on http://$url_host:$port/#projector (Ctrl-C stops it)"
