@@ -20,7 +20,8 @@ import numpy as np
 def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
                  images: np.ndarray, class_names: list[str], *, evaluate: bool, perplexity: float, seed: int,
                  votes: dict[str, np.ndarray] | None = None, extra_metrics: dict | None = None) -> dict:
-    """Write metrics (with ``evaluate``) and a picture of every ``<name>_tsne_2d`` map; return the metrics.
+    """Write metrics (with ``evaluate``), a picture of every ``<name>_tsne_2d`` map and of every voting tensor's
+    most frequent confusions; return the metrics.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
