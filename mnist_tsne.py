@@ -286,11 +286,12 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
 # and as the embedding's own T-SNE bookmark, which shows it in one click.
 
 
-def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float,
-                 seed: int) -> dict[str, np.ndarray]:
-    """A converged t-SNE map ``<name>_tsne_<d>d`` [N, d] of every embedding, for each ``d`` in ``dims``."""
-    return {f"{name}_tsne_{d}d": tsne_map(values, d, perplexity, seed, name)
-            for name, values in embeddings.items() for d in dims}
+def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
+                 frames: dict[str, list]) -> dict[str, np.ndarray]:
+    """A converged t-SNE map ``<name>_tsne_<d>d`` [N, d] of every embedding, for each ``d`` in ``dims``;
+    ``frames[<map>]`` gets its layout every 10 iterations, to replay how it settled."""
+    return {f"{name}_tsne_{d}d": tsne_map(values, d, perplexity, seed, name, frames=frames.setdefault(
+        f"{name}_tsne_{d}d", [])) for name, values in embeddings.items() for d in dims}
 
 
 # ## 5. Where the neighbours disagree
@@ -310,7 +311,8 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 # kNN accuracy, how often a point's 5 nearest neighbours carry its label
 # (labels are used only here), and trustworthiness, how many of a point's
 # neighbours in a map were its neighbours in the embedding too. Each 2-D map
-# is drawn as `tsne_map_<embedding>.png`, each tensor's confusions as
+# is drawn as `tsne_map_<embedding>.png` and its optimisation replayed in
+# `tsne_progress_<embedding>.gif`, each tensor's confusions as
 # `confusions_<embedding>.png`, in the Images tab too (tutorial/report.py).
 # `write_embedding_run` does all six steps for one run; lesson 2 calls it too.
 
@@ -323,8 +325,8 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
     the Projector's files -> metrics (with ``evaluate``, else none) and pictures; returns the metrics."""
     # Checked before the t-SNE, which would spend minutes on (or choke on) NaN.
     embeddings = check_embeddings(embeddings)
-    map_dims = sorted(set(tsne_dims))
-    maps = offline_maps(embeddings, map_dims, perplexity, seed)
+    map_dims, frames = sorted(set(tsne_dims)), {}
+    maps = offline_maps(embeddings, map_dims, perplexity, seed, frames)
     tensors = {**embeddings, **maps}
 
     # Every tensor opens on a PCA view coloured by class (for a map: the map
@@ -355,7 +357,7 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
     write_projector_logs(run_dir, tensors, metadata=metadata, images=255 - images, bookmarks=bookmarks,
                          description=description)
     return write_report(run_dir, tensors, labels, images, class_names, evaluate=evaluate, votes=votes,
-                        perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
+                        frames=frames, perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
 
 
 # ## 7. The command line
@@ -381,7 +383,6 @@ def main(argv: list[str] | None = None) -> None:
     run_info = {"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
                 "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
-        # Metadata: label, class_name (the Projector names points by it) and index; see metadata_columns.
         write_embedding_run(
             run_dir, {"pixels": pixel_vectors(images)}, images, labels,
             metadata_columns(labels, data.class_names, index, splits), data.class_names,

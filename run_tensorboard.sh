@@ -109,4 +109,6 @@ case "$host" in 0.0.0.0|::|'[::]') url_host="127.0.0.1" ;; esac
 echo "TensorBoard is starting on http://$url_host:$port/#projector (Ctrl-C stops it)"
 # TensorBoard itself, with its Projector made to serve a re-run's new points
 # after a page reload (see tutorial/serve_tensorboard.py).
-exec "$python" "$here/tutorial/serve_tensorboard.py" --logdir "$logdir" --host "$host" --port "$port"
+# Every frame of a map's optimisation for the Images tab's step slider (by default it samples 10).
+exec "$python" "$here/tutorial/serve_tensorboard.py" --logdir "$logdir" --host "$host" --port "$port" \
+    --samples_per_plugin images=500

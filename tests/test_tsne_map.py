@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_digits, run_script, stderr_lines, summaries
+from conftest import TensorBoardServer, make_digits, run_script, stderr_lines, summaries
 from PIL import Image
 
 from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table
@@ -119,6 +119,33 @@ def test_script_writes_map_and_metrics_summaries(tsne_run):
     assert {"tsne_map/pixels", "metrics", "projector_run"} <= set(tags)
     table = tags["metrics"][0].tensor_proto.string_val[0].decode()
     assert "| `pixels_tsne_2d` |" in table
+
+
+def test_tsne_keeps_its_layout_every_10_iterations_when_asked(digits):
+    frames = []
+    final = tsne_map(digits[2], 2, perplexity=10, seed=0, frames=frames)
+    steps = [iteration for iteration, _, _ in frames]
+    assert steps[0] == 0 and len(steps) > 5 and all(b - a == 10 for a, b in zip(steps, steps[1:], strict=False))
+    exaggerated = [flag for _, flag, _ in frames]
+    assert exaggerated[0] and not exaggerated[-1] and exaggerated == sorted(exaggerated, reverse=True)
+    assert np.array_equal(frames[-1][2], final)  # the last frame is the map
+    assert not np.allclose(frames[0][2], final)
+
+
+def test_the_optimisation_is_a_gif_and_an_image_summary_over_steps(tsne_run):
+    logdir = tsne_run[0]
+    gif = Image.open(logdir / "tsne_progress_pixels.gif")
+    assert gif.n_frames > 5 and gif.info["loop"] == 0 and gif.info["duration"] > 0
+    frames = summaries(logdir)["tsne_progress/pixels"]
+    assert len(frames) == gif.n_frames and [frame.step for frame in frames][:2] == [0, 10]
+    assert not (logdir / "tsne_progress_pixels_tsne_3d.gif").exists() and not list(logdir.glob("*3d*.gif"))
+    # TensorBoard serves each step to the Images tab's step slider.
+    server = TensorBoardServer(logdir.parent)
+    try:
+        steps = json.loads(server.get("/data/plugin/images/images?run=mnist&tag=tsne_progress%2Fpixels&sample=0"))
+    finally:
+        server.close()
+    assert len(steps) > 5 and steps[-1]["step"] == frames[-1].step
 
 
 def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp_path):

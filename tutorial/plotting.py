@@ -1,4 +1,5 @@
-"""Pictures of a run: the t-SNE map (coloured dots, a legend, digit thumbnails), and the confusions.
+"""Pictures of a run: the t-SNE map (coloured dots, a legend, digit thumbnails), the confusions, and the
+frames of the t-SNE's optimisation.
 
 Drawn with matplotlib's object API (``Figure``, not ``pyplot``: no window, no
 global state, runs headless).
@@ -12,6 +13,7 @@ from collections import Counter
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 
 
 def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, class_names: list[str],
@@ -94,3 +96,24 @@ def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray, c
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def progress_frames(layouts: list[tuple[int, bool, np.ndarray]], labels: np.ndarray,
+                    size: int = 360) -> list[Image.Image]:
+    """t-SNE's optimisation as pictures: each (iteration, exaggerated, layout [N, 2+]) drawn as dots in class
+    colours (the map picture's), rescaled to fit, its iteration written in the corner, and "early
+    exaggeration" while that phase pulls neighbours together."""
+    colours = (np.array(matplotlib.colormaps["tab10"].colors) * 255).astype(np.uint8)[np.asarray(labels) % 10]
+    pictures = []
+    for iteration, exaggerated, layout in layouts:
+        xy = layout[:, :2] - layout[:, :2].min(axis=0)
+        xy = (xy / (xy.max() or 1.0) * (size - 24) + 12).astype(int)
+        canvas = np.full((size, size, 3), 255, dtype=np.uint8)
+        rows, columns = size - 1 - xy[:, 1], xy[:, 0]  # y up, as in the map picture
+        for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):  # 2 x 2 px dots
+            canvas[np.clip(rows + dy, 0, size - 1), np.clip(columns + dx, 0, size - 1)] = colours
+        picture = Image.fromarray(canvas)
+        ImageDraw.Draw(picture).text((6, 4), f"iteration {iteration}" + (", early exaggeration" if exaggerated
+                                                                            else ""), fill=(0, 0, 0))
+        pictures.append(picture)
+    return pictures

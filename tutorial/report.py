@@ -19,14 +19,19 @@ import numpy as np
 
 def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
                  images: np.ndarray, class_names: list[str], *, evaluate: bool, perplexity: float, seed: int,
-                 votes: dict[str, np.ndarray] | None = None, extra_metrics: dict | None = None) -> dict:
+                 votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
+                 extra_metrics: dict | None = None) -> dict:
     """Write metrics (with ``evaluate``), a picture of every ``<name>_tsne_2d`` map and of every voting tensor's
     most frequent confusions; return the metrics.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
     ``pixels``. ``votes`` [N] per tensor are the classes its 5 nearest
-    neighbours vote for; ``extra_metrics`` are added to ``metrics.json`` as they are.
+    neighbours vote for; ``frames`` per map are its layouts during the
+    optimisation (``tutorial/tsne.py``), written for every 2-D map as an
+    animated ``tsne_progress_<embedding>.gif`` and as one image summary over
+    steps (the Images tab's step slider plays it); ``extra_metrics`` are added
+    to ``metrics.json`` as they are.
     """
     import tensorflow as tf
 
@@ -49,13 +54,20 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             tf.summary.text("metrics", table, step=0)
         if maps or votes:
-            from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib: only when drawing
+            from tutorial.plotting import plot_confusions, plot_tsne_map, progress_frames  # matplotlib
 
         for embedding, values in maps.items():
             png = plot_tsne_map(values, labels, images, class_names, seed=seed,
                                 title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
             (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
             tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
+            layouts = (frames or {}).get(f"{embedding}_tsne_2d", [])
+            pictures = progress_frames(layouts, labels)
+            for (iteration, _, _), picture in zip(layouts, pictures, strict=True):
+                tf.summary.image(f"tsne_progress/{embedding}", np.asarray(picture)[None], step=iteration)
+            if pictures:  # each frame a tenth of a second, the converged map two seconds
+                pictures[0].save(run_dir / f"tsne_progress_{embedding}.gif", save_all=True,
+                                 append_images=pictures[1:], duration=[100] * (len(pictures) - 1) + [2000], loop=0)
         for embedding, embedding_votes in (votes or {}).items():
             png = plot_confusions(labels, embedding_votes, images, class_names,
                                   title=f"Where the 5 nearest neighbours in {embedding} vote for another class")

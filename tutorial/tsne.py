@@ -12,7 +12,10 @@ how it is stored; this module holds the algorithm engineering behind it:
   opt-SNE (Belkina et al., 2019), instead of openTSNE's fixed 250 + 500
   iterations: on MNIST a quarter of the time or less, for a map of the same
   quality (bench/run.py);
-- each phase takes the faster of openTSNE's gradient methods for its size.
+- each phase takes the faster of openTSNE's gradient methods for its size;
+- on request, the layout is kept every 10 iterations, as frames of the
+  optimisation (the report turns them into an animated GIF and an image
+  summary whose step slider plays it).
 """
 
 from __future__ import annotations
@@ -65,14 +68,27 @@ class StopWhenConverged:
         return self.moving and change < self.tolerance
 
 
+class KeepFrames:
+    """An openTSNE callback: append (iteration, exaggerated, layout [N, dims]) to ``frames``; never stops."""
+
+    def __init__(self, frames: list, first_iteration: int, exaggerated: bool):
+        self.frames, self.first_iteration, self.exaggerated = frames, first_iteration, exaggerated
+
+    def __call__(self, iteration: int, kl_divergence: float, embedding: np.ndarray) -> bool:
+        self.frames.append((self.first_iteration + iteration, self.exaggerated, np.array(embedding, np.float32)))
+        return False
+
+
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
-             name: str = "embedding", method: str | None = None) -> np.ndarray:
+             name: str = "embedding", method: str | None = None, frames: list | None = None) -> np.ndarray:
     """t-SNE of ``values`` [N, D] to [N, dims] float32, printing each stage and its time.
 
     Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
     ``method`` forces openTSNE's gradient method ("bh" or "fft"); by default
     each phase takes the faster one (``gradient_method``). Each phase stops
-    when the map has converged. The same seed gives the same map.
+    when the map has converged. The same seed gives the same map. A
+    ``frames`` list receives (iteration, exaggerated, layout) from the start
+    and every 10 iterations after.
     """
     if dims not in (2, 3):
         raise ValueError(f"t-SNE dimensions must be 2 or 3, got {dims}")
@@ -95,11 +111,17 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     # Each point's nearest neighbours, their affinities, and a PCA start.
     embedding = tsne.prepare_initial(x)
     print(f"  neighbours and affinities: {time.perf_counter() - start:.1f} s", flush=True)
+    done = 0
+    if frames is not None:
+        frames.append((0, True, np.array(embedding, np.float32)))
     for phase, exaggeration, max_iterations, tolerance in PHASES:
         phase_start, stop = time.perf_counter(), StopWhenConverged(tolerance)
         phase_method = method or gradient_method(n, dims, exaggeration)
+        keep = [] if frames is None else [KeepFrames(frames, done, exaggeration is not None)]
         embedding.optimize(n_iter=max_iterations, exaggeration=exaggeration, momentum=0.8, inplace=True,
-                           negative_gradient_method=phase_method, callbacks=[stop], callbacks_every_iters=KL_EVERY)
+                           negative_gradient_method=phase_method, callbacks=[*keep, stop],
+                           callbacks_every_iters=KL_EVERY)
+        done += stop.iterations
         print(f"  {phase}: {stop.iterations} iterations, {'Barnes-Hut' if phase_method == 'bh' else 'FFT'}, "
               f"KL divergence {stop.kl_divergence:.3f}, {time.perf_counter() - phase_start:.1f} s", flush=True)
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
