@@ -109,6 +109,12 @@ def stderr_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith(_TF_LOG_PREFIXES)]
 
 
+def metadata_table(lines: list[str]) -> dict[str, tuple[str, ...]]:
+    """A metadata.tsv with a header row, given as its lines: column name -> its values, one per point."""
+    header, *rows = lines
+    return dict(zip(header.split("\t"), zip(*(row.split("\t") for row in rows), strict=True), strict=True))
+
+
 def bookmark_coordinates(view: dict) -> np.ndarray:
     """Where a saved Projector view places each point: [N, 2 or 3], from its ``<projection>-<i>`` keys."""
     projection, points = view["selectedProjection"], view["projections"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, run_script, summaries, write_mnist_dir
+from conftest import TensorBoardServer, metadata_table, run_script, summaries, write_mnist_dir
 from projector_page import (
     ProjectorPage,
     TimeSeriesPage,
@@ -63,7 +63,7 @@ def browser():
 
 def metadata_labels(run_dir) -> list[str]:
     """The label column of a run's metadata, one per point."""
-    return [row.split("\t")[0] for row in (run_dir / "metadata.tsv").read_text().splitlines()[1:]]
+    return list(metadata_table((run_dir / "metadata.tsv").read_text().splitlines())["label"])
 
 
 def metadata_label_counts(run_dir) -> dict[str, int]:
@@ -189,12 +189,6 @@ def bookmark_problems(projector: ProjectorPage, run_dir, tensor: str) -> list[st
 DISAGREE = "Where the neighbours disagree"
 
 
-def metadata_table(run_dir) -> dict[str, list[str]]:
-    """A run's metadata.tsv as column name -> values."""
-    header, *rows = (run_dir / "metadata.tsv").read_text().splitlines()
-    return dict(zip(header.split("\t"), zip(*(row.split("\t") for row in rows), strict=True), strict=True))
-
-
 def disagreement_problems(projector: ProjectorPage, run_dir) -> list[str]:
     """Everything a user would find wrong with the pixels' "Where the neighbours disagree" bookmark ([] if nothing).
 
@@ -203,7 +197,7 @@ def disagreement_problems(projector: ProjectorPage, run_dir) -> list[str]:
     for another class: the status line counts them, and the inspector lists
     them by class name in the run's order (its first 100: the list stops there).
     """
-    table = metadata_table(run_dir)
+    table = metadata_table((run_dir / "metadata.tsv").read_text().splitlines())
     disagreeing = [i for i, (own, vote) in enumerate(zip(table["class_name"], table["neighbours_pixels"],
                                                          strict=True)) if own != vote]
     projector.choose_run(run_dir.name)

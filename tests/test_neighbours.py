@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, run_script, summaries, write_idx
+from conftest import TensorBoardServer, metadata_table, run_script, summaries, write_idx
 from PIL import Image
 
 from tutorial.mnist_data import load_bundled_sample
@@ -60,11 +60,6 @@ def real_run(tmp_path_factory):
     return logs / "mnist", sample, served, result
 
 
-def columns(metadata: list[str]) -> dict[str, list[str]]:
-    header, *rows = metadata
-    return dict(zip(header.split("\t"), zip(*(row.split("\t") for row in rows), strict=True), strict=True))
-
-
 def test_the_neighbours_column_is_the_vote_of_the_5_nearest_in_the_pixels(real_run):
     _, sample, served, _ = real_run
     pixels = sample.test_images[:N].reshape(N, -1).astype(np.float64) / 255
@@ -75,14 +70,14 @@ def test_the_neighbours_column_is_the_vote_of_the_5_nearest_in_the_pixels(real_r
     nearest = np.argsort(distances, axis=1, kind="stable")[:, :5]
     labels = sample.test_labels[:N]
     expected = [min(Counter(labels[row].tolist()).most_common(), key=lambda c: (-c[1], c[0]))[0] for row in nearest]
-    served_votes = [int(vote) for vote in columns(served["metadata"])["neighbours_pixels"]]
+    served_votes = [int(vote) for vote in metadata_table(served["metadata"])["neighbours_pixels"]]
     agree = np.mean(np.array(served_votes) == expected)
     assert agree > 0.995, agree  # float32 against float64 may order a near-tie differently
 
 
 def test_the_bookmark_selects_exactly_the_points_whose_neighbours_disagree(real_run):
     run_dir, _, served, _ = real_run
-    table = columns(served["metadata"])
+    table = metadata_table(served["metadata"])
     disagreeing = [i for i, (own, vote) in enumerate(zip(table["class_name"], table["neighbours_pixels"],
                                                          strict=True)) if own != vote]
     (view,) = [view for view in served["bookmarks"] if view["label"] == "Where the neighbours disagree"]
@@ -99,7 +94,7 @@ def test_the_bookmark_selects_exactly_the_points_whose_neighbours_disagree(real_
 
 def test_the_trust_column_is_numeric_and_low_where_the_map_breaks_neighbourhoods(real_run):
     _, sample, served, _ = real_run
-    trust = np.array(columns(served["metadata"])["trust_pixels_tsne_2d"], dtype=float)
+    trust = np.array(metadata_table(served["metadata"])["trust_pixels_tsne_2d"], dtype=float)
     assert len(trust) == N and trust.min() >= 0 and trust.max() <= 1
     assert len(set(trust.tolist())) > 3  # a gradient, not a constant
     expected = map_trust(served["map"], nearest_neighbours(sample.test_images[:N].reshape(N, -1) / 255))
