@@ -143,7 +143,8 @@ def reconstruction_grid(autoencoder: keras.Model, pixels: np.ndarray, count: int
 # The encoder turns every shown digit into its 64 numbers. The code and the
 # pixels go into one run as two tensors, with one sprite and one metadata
 # file, through lesson 1's `write_embedding_run`: each gets its offline t-SNE
-# map, and both are measured, so the table at the end compares them.
+# map and its neighbours' vote (lesson 1, section 5), and both are measured,
+# so the end compares them, as a whole and digit by digit.
 
 
 def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
