@@ -232,9 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     knn = {name: m["knn_accuracy"] for name, m in metrics["embeddings"].items() if "_tsne_" not in name}
     print("kNN accuracy: " + ", ".join(f"{name} {value:.3f}" for name, value in knn.items()))
     # Where the two disagree, digit by digit: the 5 nearest neighbours' vote in the code against in the pixels.
-    votes = metrics["neighbour_votes_vs_pixels"]["autoencoder_code"]
-    print(f"Nearest neighbours: the code puts {votes['right_where_pixels_wrong']} digits in their own class that "
-          f"the pixels put in another, and {votes['wrong_where_pixels_right']} the other way round.")
+    if votes := metrics.get("neighbour_votes_vs_pixels", {}).get("autoencoder_code"):  # past 20,000: none
+        print(f"Nearest neighbours: the code puts {votes['right_where_pixels_wrong']} digits in their own class "
+              f"that the pixels put in another, and {votes['wrong_where_pixels_right']} the other way round.")
     print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; model {MODEL_NAME}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 

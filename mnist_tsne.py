@@ -32,7 +32,7 @@ from tensorboard.plugins import projector
 from tutorial.errors import run_main
 from tutorial.flags import ArgumentParser, add_common_args
 from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
-from tutorial.neighbours import disagreement_columns
+from tutorial.neighbours import disagreement_columns, neighbour_searches
 from tutorial.pca import pca_coordinates
 from tutorial.report import write_report
 from tutorial.run_folder import staged_run
@@ -303,14 +303,16 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 # that are also its neighbours in T (low: the map put it in the wrong company;
 # the Projector colours numbers with a gradient). The bookmark "Where the
 # neighbours disagree" shows T's map coloured by the vote, with exactly the
-# points whose neighbours vote for another class selected.
+# points whose neighbours vote for another class selected. (Past 20,000 pixel
+# vectors, searching every pair takes minutes: a sample is searched, for the
+# metrics, and no column is written; tutorial/neighbours.py.)
 
 # ## 6. How good is each tensor, and what each map looks like
 #
 # Two numbers per tensor go to `metrics.json`, the terminal and the Text tab:
-# kNN accuracy, how often a point's 5 nearest neighbours carry its label
-# (labels are used only here), and trustworthiness, how many of a point's
-# neighbours in a map were its neighbours in the embedding too. Each 2-D map
+# kNN accuracy, how often the same neighbours' vote is right (labels are used
+# only here), and trustworthiness, how many of a point's neighbours in a map
+# were its neighbours in the embedding too (estimated, ± its error). Each 2-D map
 # is drawn as `tsne_map_<embedding>.png` and its optimisation replayed in
 # `tsne_progress_<embedding>.gif`, each tensor's confusions as
 # `confusions_<embedding>.png`, in the Images tab too (tutorial/report.py).
@@ -323,8 +325,7 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
                         evaluate: bool = True, extra_metrics: dict | None = None) -> dict:
     """Embeddings -> a ``<name>_tsne_<d>d`` map of each for each ``d`` in ``tsne_dims`` -> bookmarks ->
     the Projector's files -> metrics (with ``evaluate``, else none) and pictures; returns the metrics."""
-    # Checked before the t-SNE, which would spend minutes on (or choke on) NaN.
-    embeddings = check_embeddings(embeddings)
+    embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN
     map_dims, frames = sorted(set(tsne_dims)), {}
     maps = offline_maps(embeddings, map_dims, perplexity, seed, frames)
     tensors = {**embeddings, **maps}
@@ -341,22 +342,22 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
             title = "t-SNE (converged offline)" if len(map_dims) == 1 else f"t-SNE {d}-D (converged offline)"
             bookmarks[name].append(view(title, "tsne", maps[f"{name}_tsne_{d}d"]))
 
-    # Where the neighbours disagree (tutorial/neighbours.py: one exact neighbour search per tensor).
+    # Where the neighbours disagree: one exact neighbour search per tensor, shared with the metrics.
+    neighbours = neighbour_searches(tensors, seed) if evaluate else {}
     metadata, votes = dict(metadata), {}
-    for name, values in embeddings.items() if evaluate else ():
-        own_maps = {f"{name}_tsne_{d}d": maps[f"{name}_tsne_{d}d"] for d in map_dims}
-        columns, votes[name] = disagreement_columns(name, values, own_maps, labels, class_names)
+    for name in [name for name in embeddings if name in neighbours and neighbours[name].complete]:
+        own_maps = [f"{name}_tsne_{d}d" for d in map_dims]
+        columns, votes[name] = disagreement_columns(name, neighbours, own_maps, labels, class_names)
         metadata |= columns
         bookmarks[name] += [projector_bookmark(
-            "Where the neighbours disagree", "tsne", coordinates, color_by=f"neighbours_{name}",
+            "Where the neighbours disagree", "tsne", maps[map_name], color_by=f"neighbours_{name}",
             label_by="class_name", perplexity=perplexity, selected=np.flatnonzero(votes[name] != labels))
-            for coordinates in list(own_maps.values())[:1]]
+            for map_name in own_maps[:1]]
 
-    # MNIST's digits are white ink on black; inverted, they read better on
-    # the Projector's white background.
+    # MNIST's white ink on black, inverted, reads better on the Projector's white background.
     write_projector_logs(run_dir, tensors, metadata=metadata, images=255 - images, bookmarks=bookmarks,
                          description=description)
-    return write_report(run_dir, tensors, labels, images, class_names, evaluate=evaluate, votes=votes,
+    return write_report(run_dir, tensors, labels, images, class_names, neighbours=neighbours, votes=votes,
                         frames=frames, perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
 
 
@@ -388,8 +389,7 @@ def main(argv: list[str] | None = None) -> None:
             metadata_columns(labels, data.class_names, index, splits), data.class_names,
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.tsne,
-        )
+            evaluate=args.tsne)
 
     print(f"Wrote {args.logdir}: tensor 'pixels' {[len(images), 784]}{' and its t-SNE map' if args.tsne else ''}, "
           "sprite, labels.")

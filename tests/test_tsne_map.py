@@ -12,7 +12,8 @@ import tensorflow as tf
 from conftest import TensorBoardServer, make_digits, run_script, stderr_lines, summaries
 from PIL import Image
 
-from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table
+from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table, trustworthiness
+from tutorial.neighbours import nearest_neighbours
 from tutorial.plotting import plot_tsne_map
 from tutorial.tsne import PHASES, StopWhenConverged, tsne_map
 
@@ -85,12 +86,27 @@ def test_map_picture_has_its_size_and_is_not_blank(digits):
 def test_metrics_cover_every_tensor_and_make_a_markdown_table(digits):
     _, labels, pixels = digits
     embeddings = {"pixels": pixels, "pixels_tsne_2d": pixels[:, :2]}
-    metrics = evaluate_embeddings(embeddings, labels, {"pixels_tsne_2d": "pixels"})
+    neighbours = {name: nearest_neighbours(values) for name, values in embeddings.items()}
+    metrics = evaluate_embeddings(embeddings, labels, {"pixels_tsne_2d": "pixels"}, neighbours)
     assert set(metrics) == {"pixels", "pixels_tsne_2d"}
     assert metrics["pixels"]["trustworthiness"] is None
     assert 0 <= metrics["pixels_tsne_2d"]["trustworthiness"] <= 1
+    assert metrics["pixels"]["knn_accuracy"] == round(knn_accuracy(pixels, labels), 4)
     table = metrics_table(metrics)
     assert table.splitlines()[0].startswith("| tensor |") and "| `pixels_tsne_2d` | 2 |" in table
+
+
+def test_trustworthiness_is_scikit_learns_over_all_points_and_a_sample_estimates_it():
+    from sklearn.manifold import trustworthiness as sklearn_trustworthiness
+
+    rng = np.random.default_rng(3)
+    source = rng.normal(size=(1500, 30))
+    embedded = source[:, :2] + rng.normal(scale=0.5, size=(1500, 2))  # keeps some neighbourhoods, breaks others
+    exact = sklearn_trustworthiness(source, embedded, n_neighbors=5)
+    assert trustworthiness(source, embedded) == (pytest.approx(exact, abs=1e-6), 0.0)  # N <= 2,000: all points
+    estimates = [trustworthiness(source, embedded, seed=seed, sample=300) for seed in range(5)]
+    assert all(abs(value - exact) < 4 * error and 0 < error < 0.02 for value, error in estimates), (exact, estimates)
+    assert len({value for value, _ in estimates}) > 1  # other seeds, other points
 
 
 @pytest.fixture(scope="module")

@@ -1,79 +1,116 @@
 """Numbers that say how good an embedding is, for every tensor in a run.
 
-- kNN accuracy: how often a point's 5 nearest neighbours (by majority) carry
-  its own label, 5-fold cross-validated. Labels are used only here, never in
-  training, so this measures what an embedding kept about the digit.
-- Trustworthiness (``sklearn.manifold.trustworthiness``): 1.0 when every
-  point's nearest neighbours in the embedding were also near it in the space
-  it came from (a t-SNE map against its input, the code against the pixels).
-  It compares all pairs, so it is computed on a fixed subsample.
+- kNN accuracy: how often the 5 nearest neighbours of a point, the point
+  itself left out, vote for its own label (leave-one-out 5-NN accuracy).
+  Labels are used only here, never in training, so this measures what an
+  embedding kept about the digit. It reads the tensor's one neighbour search
+  (``tutorial/neighbours.py``), which also gives the per-point columns.
+- Trustworthiness (Venna and Kaski; ``sklearn.manifold.trustworthiness``):
+  1.0 when every point's 5 nearest neighbours in a map were also among its
+  nearest in the space it came from; each intruder costs by how far down the
+  source's ranking it sits. Ranks need a point's distance to every other
+  point, so it is estimated from ``TRUSTWORTHINESS_SAMPLE`` random points,
+  each ranked against all N, with its standard error.
+
+An estimate says so: ``metrics.json`` gives the points it was measured on
+and its standard error beside it.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from sklearn.manifold import trustworthiness
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neighbors import KNeighborsClassifier
 
-KNN_NEIGHBORS = 5
+from tutorial.neighbours import Neighbours, nearest_neighbours, neighbour_vote, query_neighbours, share_with_error
+
+TRUSTWORTHINESS_NEIGHBOURS = 5
 TRUSTWORTHINESS_SAMPLE = 2000
+# Rows of distances computed at once: 256 x 70,000 float32 is 72 MB.
+CHUNK = 256
 
 
-def knn_accuracy(values: np.ndarray, labels: np.ndarray, seed: int = 0, folds: int = 5) -> float:
-    """Mean 5-nearest-neighbour accuracy over ``folds`` stratified folds."""
-    folds = min(folds, int(np.bincount(labels).max()))
-    if folds < 2 or len(values) <= KNN_NEIGHBORS * 2:
-        return float("nan")
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    scores = cross_val_score(KNeighborsClassifier(KNN_NEIGHBORS), values, labels, cv=splitter)
-    return float(np.mean(scores))
+def knn_accuracy(values: np.ndarray, labels: np.ndarray) -> float:
+    """Leave-one-out 5-NN accuracy of ``values`` [N, D], from an exact search of every point."""
+    neighbours = nearest_neighbours(values, budget=math.inf)
+    return float(np.mean(neighbour_vote(neighbours.indices, labels) == labels))
 
 
-def trustworthiness_score(source: np.ndarray, embedded: np.ndarray, seed: int = 0) -> float:
-    """Trustworthiness of ``embedded`` against ``source``, on at most 2,000 points."""
-    n = len(source)
-    if n <= 2 * KNN_NEIGHBORS + 1:
-        return float("nan")
-    sample = np.random.default_rng(seed).choice(n, min(n, TRUSTWORTHINESS_SAMPLE), replace=False)
-    return float(trustworthiness(source[sample], embedded[sample], n_neighbors=KNN_NEIGHBORS))
+def trustworthiness(source: np.ndarray, embedded: np.ndarray, seed: int = 0,
+                    sample: int = TRUSTWORTHINESS_SAMPLE) -> tuple[float, float]:
+    """Trustworthiness of ``embedded`` against ``source`` (5 neighbours), and its standard error.
+
+    The same quantity as ``sklearn.manifold.trustworthiness(source, embedded, n_neighbors=5)`` over all N
+    points, but estimated from ``sample`` random points (``seed`` picks them; all of them when N is at most
+    ``sample``, and then the error is 0).
+    """
+    source, embedded = np.asarray(source, np.float32), np.asarray(embedded, np.float32)
+    n, k = len(source), TRUSTWORTHINESS_NEIGHBOURS
+    if n <= 2 * k + 1:
+        return float("nan"), float("nan")
+    rows = np.arange(n) if n <= sample else np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    from sklearn.neighbors import NearestNeighbors
+
+    # The sampled points' neighbours on the map, among all N.
+    map_neighbours = query_neighbours(NearestNeighbors(n_jobs=-1).fit(embedded), embedded, rows, k)
+    squared = np.einsum("ij,ij->i", source, source)
+    penalties = np.empty(len(rows))
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        distances = squared[chunk, None] + squared[None, :] - 2 * source[chunk] @ source.T
+        distances[np.arange(len(chunk)), chunk] = -np.inf  # the point itself ranks first, at 0
+        mine = np.take_along_axis(distances, map_neighbours[start:start + CHUNK], axis=1)
+        # A map neighbour's rank in the source: how many points are closer to the point than it is.
+        ranks = (distances[:, None, :] < mine[:, :, None]).sum(axis=2)
+        penalties[start:start + CHUNK] = np.clip(ranks - k, 0, None).sum(axis=1)
+    scale = 2.0 / (k * (2 * n - 3 * k - 1))
+    error = scale * penalties.std(ddof=1) / math.sqrt(len(rows)) * math.sqrt(1 - len(rows) / n)
+    return float(1 - scale * penalties.mean()), float(error) if len(rows) < n else 0.0
 
 
 def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, sources: dict[str, str],
-                        seed: int = 0, votes: dict[str, np.ndarray] | None = None) -> dict[str, dict]:
-    """kNN accuracy of every tensor, and trustworthiness against its source.
+                        neighbours: dict[str, Neighbours], seed: int = 0) -> dict[str, dict]:
+    """kNN accuracy of every tensor, from its neighbour search, and trustworthiness against its source.
 
     ``sources`` maps a tensor to the tensor it was computed from
     (``pixels_tsne_2d`` -> ``pixels``); tensors without one have no
-    trustworthiness (None). ``votes`` [N] per tensor, the class its 5 nearest
-    neighbours vote for, add the leave-one-out 5-NN accuracy and the number
-    of points whose neighbours vote for another class.
+    trustworthiness (None). ``neighbours`` holds each tensor's search; where
+    it queried a sample, the accuracy is an estimate, with its standard error
+    and the number of points it was measured on.
     """
+    labels = np.asarray(labels)
     metrics = {}
     for name, values in embeddings.items():
-        source = sources.get(name)
-        metrics[name] = {
-            "dimensions": int(values.shape[1]),
-            "knn_accuracy": round(knn_accuracy(values, labels, seed), 4),
-            "trustworthiness_vs": source,
-            "trustworthiness": (round(trustworthiness_score(embeddings[source], values, seed), 4)
-                                if source else None),
-        }
-        if name in (votes or {}):
-            disagreeing = int((votes[name] != labels).sum())
-            metrics[name] |= {"knn_accuracy_leave_one_out": round(1 - disagreeing / len(labels), 4),
-                              "disagreeing_points": disagreeing}
+        found, source = neighbours[name], sources.get(name)
+        right = neighbour_vote(found.indices, labels) == labels[found.rows]
+        accuracy, accuracy_error = share_with_error(right, found.n)
+        metrics[name] = {"dimensions": int(values.shape[1]), "knn_accuracy": round(accuracy, 4)}
+        if found.complete:
+            metrics[name]["disagreeing_points"] = int((~right).sum())
+        else:
+            metrics[name] |= {"knn_accuracy_standard_error": round(accuracy_error, 4),
+                              "knn_accuracy_measured_on": len(found.rows)}
+        metrics[name]["trustworthiness_vs"] = source
+        metrics[name]["trustworthiness"] = None
+        if source:
+            trust, trust_error = trustworthiness(embeddings[source], values, seed)
+            metrics[name] |= {"trustworthiness": round(trust, 4),
+                              "trustworthiness_standard_error": round(trust_error, 4),
+                              "trustworthiness_measured_on": min(len(values), TRUSTWORTHINESS_SAMPLE)}
     return metrics
 
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """The metrics as a markdown table: readable in a terminal and in TensorBoard's Text tab."""
-    lines = ["| tensor | dims | kNN accuracy (5-NN, 5-fold) | 5-NN vote, leave one out (points it misplaces) "
-             "| trustworthiness |", "|---|---|---|---|---|"]
+    def estimate(value: float, error: float | None, points: int | None) -> str:
+        return f"{value:.3f}" if not error else f"{value:.3f} ± {error:.3f} ({points:,} points)"
+
+    lines = ["| tensor | dims | kNN accuracy (5-NN vote, leave one out) | points it misplaces | trustworthiness |",
+             "|---|---|---|---|---|"]
     for name, m in metrics.items():
-        trust = f"{m['trustworthiness']:.3f} vs `{m['trustworthiness_vs']}`" if m["trustworthiness"] is not None \
-            else "-"
-        vote = (f"{m['knn_accuracy_leave_one_out']:.3f} ({m['disagreeing_points']})"
-                if "disagreeing_points" in m else "-")
-        lines.append(f"| `{name}` | {m['dimensions']} | {m['knn_accuracy']:.3f} | {vote} | {trust} |")
+        knn = estimate(m["knn_accuracy"], m.get("knn_accuracy_standard_error"), m.get("knn_accuracy_measured_on"))
+        trust = "-" if m["trustworthiness"] is None else (
+            estimate(m["trustworthiness"], m["trustworthiness_standard_error"], m["trustworthiness_measured_on"])
+            + f" vs `{m['trustworthiness_vs']}`")
+        lines.append(f"| `{name}` | {m['dimensions']} | {knn} | {m.get('disagreeing_points', '-')} | {trust} |")
     return "\n".join(lines)

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 
+from tutorial.neighbours import Neighbours
+
 
 def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
-                 images: np.ndarray, class_names: list[str], *, evaluate: bool, perplexity: float, seed: int,
-                 votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
+                 images: np.ndarray, class_names: list[str], *, neighbours: dict[str, Neighbours], perplexity: float,
+                 seed: int, votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
                  extra_metrics: dict | None = None) -> dict:
-    """Write metrics (with ``evaluate``), a picture of every ``<name>_tsne_2d`` map and of every voting tensor's
-    most frequent confusions; return the metrics.
+    """Write metrics (from ``neighbours``, each tensor's search; none when empty), a picture of every
+    ``<name>_tsne_2d`` map and of every voting tensor's most frequent confusions; return the metrics.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
@@ -39,22 +42,26 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
     sources = {name: source for name, source in sources.items() if source != name and source in tensors}
     metrics = {}
     maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
-    if not evaluate and not maps:
+    if not neighbours and not maps:
         return metrics
     writer = tf.summary.create_file_writer(str(run_dir))
     with writer.as_default():
-        if evaluate:
+        if neighbours:
             from tutorial.metrics import evaluate_embeddings, metrics_table  # scikit-learn: a second to load
 
+            start = time.perf_counter()
             print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
-            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, seed, votes or {}),
+            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, neighbours, seed),
                        **vote_comparison(votes or {}, labels), **(extra_metrics or {})}
             table = metrics_table(metrics["embeddings"])
-            print(table)
+            print(f"  done in {time.perf_counter() - start:.1f} s\n{table}", flush=True)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             tf.summary.text("metrics", table, step=0)
         if maps or votes:
             from tutorial.plotting import plot_confusions, plot_tsne_map, progress_frames  # matplotlib
+
+            start = time.perf_counter()
+            print("Drawing the maps, their progress and the confusions ...", flush=True)
 
         for embedding, values in maps.items():
             png = plot_tsne_map(values, labels, images, class_names, seed=seed,
@@ -73,6 +80,8 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
                                   title=f"Where the 5 nearest neighbours in {embedding} vote for another class")
             (run_dir / f"confusions_{embedding}.png").write_bytes(png)
             tf.summary.image(f"confusions/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
+        if maps or votes:
+            print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     writer.close()
     return metrics
 
