@@ -12,6 +12,9 @@ how it is stored; this module holds the algorithm engineering behind it:
   opt-SNE (Belkina et al., 2019), instead of openTSNE's fixed 250 + 500
   iterations: on MNIST a quarter of the time or less, for a map of the same
   quality (bench/run.py);
+- the neighbours that t-SNE keeps close come from an exact search of the
+  50 components (scikit-learn's brute force, through BLAS), which here is
+  faster than openTSNE's approximate default, Annoy (``NEIGHBOUR_SEARCH``);
 - each phase takes the faster of openTSNE's gradient methods for its size;
 - on request, the layout is kept every 10 iterations, as frames of the
   optimisation (the report turns them into an animated GIF and an image
@@ -27,6 +30,10 @@ import numpy as np
 
 PCA_DIMENSIONS = 50
 PCA_ABOVE = 100
+# openTSNE's neighbour search. Measured on 2 cores (bench/run.py --only neighbours): for 70,000 points
+# in 50 dimensions, exact search took 26 s and Annoy (openTSNE's default) 36 s, for a map as good;
+# pynndescent needs minutes the first time, compiling itself with numba.
+NEIGHBOUR_SEARCH = "exact"
 # Barnes-Hut gradients cost about N log N per iteration; FFT ones cost about
 # N plus a grid over the map's extent, which dominates for small N and grows
 # as the map spreads out. So FFT pays off sooner while the map is compact
@@ -80,13 +87,15 @@ class KeepFrames:
 
 
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
-             name: str = "embedding", method: str | None = None, frames: list | None = None) -> np.ndarray:
+             name: str = "embedding", method: str | None = None, frames: list | None = None,
+             neighbors: str = NEIGHBOUR_SEARCH) -> np.ndarray:
     """t-SNE of ``values`` [N, D] to [N, dims] float32, printing each stage and its time.
 
     Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
     ``method`` forces openTSNE's gradient method ("bh" or "fft"); by default
     each phase takes the faster one (``gradient_method``). Each phase stops
-    when the map has converged. The same seed gives the same map. A
+    when the map has converged; ``neighbors`` is openTSNE's neighbour search
+    ("exact", "annoy", "pynndescent"). The same seed gives the same map. A
     ``frames`` list receives (iteration, exaggerated, layout) from the start
     and every 10 iterations after.
     """
@@ -107,7 +116,7 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
         reduced = f", PCA to {PCA_DIMENSIONS}"
     print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}) to {dims}-D, perplexity {perplexity:g} ...",
           flush=True)
-    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1)
+    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors)
     # Each point's nearest neighbours, their affinities, and a PCA start.
     embedding = tsne.prepare_initial(x)
     print(f"  neighbours and affinities: {time.perf_counter() - start:.1f} s", flush=True)
