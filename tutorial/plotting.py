@@ -15,6 +15,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
+# The thumbnails' image is this many pixels along the map's longer side (the figure is 1,000).
+THUMBNAIL_CANVAS = 1200
+
 
 def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, class_names: list[str],
                   title: str = "", max_thumbnails: int = 400, seed: int = 0) -> bytes:
@@ -35,25 +38,40 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
                        label=class_names[label], linewidths=0)
 
     # Thumbnails: visit points in a random order, keep one only if it is at
-    # least a thumbnail's width from every thumbnail already kept.
+    # least a thumbnail's width from every thumbnail already kept (looked up in
+    # a grid of thumbnail-sized cells: only the 3 x 3 around a point can be that
+    # close). They never overlap, so they are drawn into one transparent image.
     span = np.ptp(coords, axis=0).max() or 1.0
     size = span / 30
-    kept: list[np.ndarray] = []
+    cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    kept: list[int] = []
     for i in np.random.default_rng(seed).permutation(len(coords)):
         if len(kept) >= max_thumbnails:
             break
-        if kept and np.min(np.abs(np.array(kept) - coords[i]).max(axis=1)) < size:
-            continue
-        kept.append(coords[i])
         x, y = coords[i]
-        # Ink in the point's class colour, background transparent.
-        rgba = np.zeros((*images[i].shape, 4))
-        rgba[..., :3] = colors(int(labels[i]) % 10)[:3]
-        rgba[..., 3] = images[i] / 255.0
-        ax.imshow(rgba, extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2), zorder=3,
-                  interpolation="bilinear")
-    ax.set_xlim(coords[:, 0].min() - size, coords[:, 0].max() + size)
-    ax.set_ylim(coords[:, 1].min() - size, coords[:, 1].max() + size)
+        cx, cy = int(x // size), int(y // size)
+        if any(max(abs(x - kx), abs(y - ky)) < size for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+               for kx, ky in cells.get((cx + dx, cy + dy), ())):
+            continue
+        cells.setdefault((cx, cy), []).append((x, y))
+        kept.append(i)
+    low, high = coords.min(axis=0) - size, coords.max(axis=0) + size
+    px_per_unit = THUMBNAIL_CANVAS / (high - low).max()
+    width, height = np.ceil((high - low) * px_per_unit).astype(int) + 1
+    thumb = max(1, round(size * px_per_unit))
+    canvas = np.zeros((height, width, 4))
+    for i in kept:
+        # Ink in the point's class colour, background transparent; rows counted from the top.
+        column = int((coords[i, 0] - size / 2 - low[0]) * px_per_unit)
+        row = int((high[1] - coords[i, 1] - size / 2) * px_per_unit)
+        ink = np.asarray(Image.fromarray(images[i]).resize((thumb, thumb), Image.Resampling.BILINEAR)) / 255.0
+        box = canvas[row:row + thumb, column:column + thumb]
+        box[..., :3] = colors(int(labels[i]) % 10)[:3]
+        box[..., 3] = np.maximum(box[..., 3], ink[:box.shape[0], :box.shape[1]])
+    ax.imshow(canvas, extent=(low[0], low[0] + width / px_per_unit, high[1] - height / px_per_unit, high[1]),
+              zorder=3, interpolation="bilinear")
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
