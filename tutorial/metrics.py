@@ -84,7 +84,7 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
         found, source = neighbours[name], sources.get(name)
         right = neighbour_vote(found.indices, labels) == labels[found.rows]
         accuracy, accuracy_error = share_with_error(right, found.n)
-        metrics[name] = {"dimensions": int(values.shape[1]), "knn_accuracy": round(accuracy, 4)}
+        metrics[name] = {"dimensions": int(values.shape[1]), "points": found.n, "knn_accuracy": round(accuracy, 4)}
         if found.complete:
             metrics[name]["disagreeing_points"] = int((~right).sum())
         else:
@@ -102,15 +102,16 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """The metrics as a markdown table: readable in a terminal and in TensorBoard's Text tab."""
-    def estimate(value: float, error: float | None, points: int | None) -> str:
-        return f"{value:.3f}" if not error else f"{value:.3f} ± {error:.3f} ({points:,} points)"
+    def estimate(m: dict, name: str) -> str:  # "0.864 ± 0.004 (5,714 points)" when measured on a sample
+        measured_on = m.get(f"{name}_measured_on", m["points"])
+        return f"{m[name]:.3f}" + (f" ± {m[f'{name}_standard_error']:.3f} ({measured_on:,} points)"
+                                   if measured_on < m["points"] else "")
 
     lines = ["| tensor | dims | kNN accuracy (5-NN vote, leave one out) | points it misplaces | trustworthiness |",
              "|---|---|---|---|---|"]
     for name, m in metrics.items():
-        knn = estimate(m["knn_accuracy"], m.get("knn_accuracy_standard_error"), m.get("knn_accuracy_measured_on"))
-        trust = "-" if m["trustworthiness"] is None else (
-            estimate(m["trustworthiness"], m["trustworthiness_standard_error"], m["trustworthiness_measured_on"])
-            + f" vs `{m['trustworthiness_vs']}`")
-        lines.append(f"| `{name}` | {m['dimensions']} | {knn} | {m.get('disagreeing_points', '-')} | {trust} |")
+        trust = "-" if m["trustworthiness"] is None else (f"{estimate(m, 'trustworthiness')} "
+                                                          f"vs `{m['trustworthiness_vs']}`")
+        lines.append(f"| `{name}` | {m['dimensions']} | {estimate(m, 'knn_accuracy')} | "
+                     f"{m.get('disagreeing_points', '-')} | {trust} |")
     return "\n".join(lines)
