@@ -8,15 +8,20 @@ gone, metadata cut short) and must fail there: they see what users see.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import re
 import shutil
+import threading
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import TensorBoardServer, metadata_table, run_script, summaries, write_mnist_dir
+from PIL import Image
 from projector_page import (
     ProjectorPage,
     TimeSeriesPage,
@@ -249,8 +254,6 @@ def test_the_disagreement_check_fails_on_a_selection_one_row_off(browser, logs, 
 
 def class_templates(run_dir, labels: list[str]) -> dict[str, np.ndarray]:
     """Each class's mean thumbnail in the run's sprite, ink high."""
-    from PIL import Image
-
     sprite = 255 - np.asarray(Image.open(run_dir / "sprite.png").convert("L"), float)
     cols = sprite.shape[1] // 28
     tiles = np.array([sprite[i // cols * 28:(i // cols + 1) * 28, i % cols * 28:(i % cols + 1) * 28]
@@ -293,8 +296,6 @@ def shift_the_bookmarked_points_by_one(run_dir) -> None:
 
 def drop_the_sprites_blank_rows(run_dir) -> None:
     """A sprite with fewer rows than columns (300 digits: 18 x 17), as make_sprite wrote before."""
-    from PIL import Image
-
     sprite = Image.open(run_dir / "sprite.png")
     used_rows = -(-N // (sprite.width // 28))
     sprite.crop((0, 0, sprite.width, used_rows * 28)).save(run_dir / "sprite.png")
@@ -337,6 +338,44 @@ def test_images_tab_shows_the_reconstruction_grid(server, browser):
         assert page.image_sizes("reconstructions") == [(16 * 28, 2 * 28)]
     finally:
         page.close()
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path):
+    """A plain HTTP server on 127.0.0.1 for ``folder``: a page from localhost may use the browser's ImageDecoder."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_progress_gif_plays_in_the_browser(logs, browser):
+    gif = logs / "mnist" / "tsne_progress_pixels.gif"
+    page = browser.new_page(viewport={"width": 400, "height": 400})
+    try:
+        with serve_folder(gif.parent) as url:
+            page.goto(f"{url}/{gif.name}")  # Chromium shows the picture itself, playing
+            # The browser's own GIF decoder counts the frames.
+            frames = page.evaluate("""async () => {
+                const data = await (await fetch(location.href)).arrayBuffer();
+                const decoder = new ImageDecoder({data, type: "image/gif"});
+                await decoder.tracks.ready;
+                await decoder.completed;
+                return decoder.tracks.selectedTrack.frameCount;
+            }""")
+            shots = []
+            for _ in range(8):  # a tenth of a second a frame, two seconds on the last
+                shots.append(page.screenshot())
+                page.wait_for_timeout(300)
+    finally:
+        page.close()
+    assert frames == Image.open(gif).n_frames and frames > 5
+    assert len(set(shots)) >= 3  # what the page shows changes as the GIF plays
 
 
 def remove_sprite_file(run_dir) -> None:
