@@ -22,7 +22,14 @@ import math
 
 import numpy as np
 
-from tutorial.neighbours import Neighbours, nearest_neighbours, neighbour_vote, query_neighbours, share_with_error
+from tutorial.neighbours import (
+    Neighbours,
+    nearest_neighbours,
+    neighbour_vote,
+    query_neighbours,
+    sample_rows,
+    share_with_error,
+)
 
 TRUSTWORTHINESS_NEIGHBOURS = 5
 TRUSTWORTHINESS_SAMPLE = 2000
@@ -36,23 +43,27 @@ def knn_accuracy(values: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(neighbour_vote(neighbours.indices, labels) == labels))
 
 
-def trustworthiness(source: np.ndarray, embedded: np.ndarray, seed: int = 0,
-                    sample: int = TRUSTWORTHINESS_SAMPLE) -> tuple[float, float]:
+def trustworthiness(source: np.ndarray, embedded: np.ndarray, seed: int = 0, sample: int = TRUSTWORTHINESS_SAMPLE,
+                    on_map: Neighbours | None = None) -> tuple[float, float]:
     """Trustworthiness of ``embedded`` against ``source`` (5 neighbours), and its standard error.
 
     The same quantity as ``sklearn.manifold.trustworthiness(source, embedded, n_neighbors=5)`` over all N
     points, but estimated from ``sample`` random points (``seed`` picks them; all of them when N is at most
-    ``sample``, and then the error is 0).
+    ``sample``, and then the error is 0). ``on_map``, the embedding's own complete neighbour search, saves
+    searching it again.
     """
     source, embedded = np.asarray(source, np.float32), np.asarray(embedded, np.float32)
     n, k = len(source), TRUSTWORTHINESS_NEIGHBOURS
     if n <= 2 * k + 1:
         return float("nan"), float("nan")
-    rows = np.arange(n) if n <= sample else np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
-    from sklearn.neighbors import NearestNeighbors
-
+    rows = sample_rows(n, sample, seed)
     # The sampled points' neighbours on the map, among all N.
-    map_neighbours = query_neighbours(NearestNeighbors(n_jobs=-1).fit(embedded), embedded, rows, k)
+    if on_map is not None and on_map.complete and on_map.indices.shape[1] >= k:
+        map_neighbours = on_map.indices[rows, :k]
+    else:
+        from sklearn.neighbors import NearestNeighbors
+
+        map_neighbours = query_neighbours(NearestNeighbors(n_jobs=-1).fit(embedded), embedded, rows, k)
     squared = np.einsum("ij,ij->i", source, source)
     penalties = np.empty(len(rows))
     for start in range(0, len(rows), CHUNK):
@@ -93,7 +104,7 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
         metrics[name]["trustworthiness_vs"] = source
         metrics[name]["trustworthiness"] = None
         if source:
-            trust, trust_error = trustworthiness(embeddings[source], values, seed)
+            trust, trust_error = trustworthiness(embeddings[source], values, seed, on_map=found)
             metrics[name] |= {"trustworthiness": round(trust, 4),
                               "trustworthiness_standard_error": round(trust_error, 4),
                               "trustworthiness_measured_on": min(len(values), TRUSTWORTHINESS_SAMPLE)}

@@ -23,6 +23,7 @@ with a standard error, and the per-point columns are left out.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +63,13 @@ def nearest_neighbours(values: np.ndarray, k: int = TRUST_NEIGHBOURS, seed: int 
     queried = n if n * n * dims <= budget else max(1, int(budget // (n * dims)))
     if queried == n:
         return Neighbours(np.arange(n), index.kneighbors(return_distance=False), n)
-    rows = np.sort(np.random.default_rng(seed).choice(n, queried, replace=False))
+    rows = sample_rows(n, queried, seed)
     return Neighbours(rows, query_neighbours(index, values, rows, k), n)
+
+
+def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    """``size`` distinct points of ``n``, in order, drawn at random (``seed`` picks them); all when ``size >= n``."""
+    return np.arange(n) if size >= n else np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
 def query_neighbours(index, values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
@@ -114,8 +120,6 @@ def disagreement_columns(name: str, neighbours: dict[str, Neighbours], maps: lis
 
 def neighbour_searches(tensors: dict[str, np.ndarray], seed: int = 0) -> dict[str, Neighbours]:
     """``nearest_neighbours`` of every tensor, printing the time it took and which searches had to sample."""
-    import time
-
     start = time.perf_counter()
     print("Nearest neighbours of every tensor (one exact search each) ...", flush=True)
     found = {name: nearest_neighbours(values, seed=seed) for name, values in tensors.items()}
