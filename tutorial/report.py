@@ -58,7 +58,7 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             tf.summary.text("metrics", table, step=0)
         if maps or votes:
-            from tutorial.plotting import plot_confusions, plot_tsne_map, progress_frames  # matplotlib
+            from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib
 
             start = time.perf_counter()
             print("Drawing the maps, their progress and the confusions ...", flush=True)
@@ -68,13 +68,8 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
                                 title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
             (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
             tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
-            layouts = (frames or {}).get(f"{embedding}_tsne_2d", [])
-            pictures = progress_frames(layouts, labels)
-            for (iteration, _, _), picture in zip(layouts, pictures, strict=True):
-                tf.summary.image(f"tsne_progress/{embedding}", np.asarray(picture)[None], step=iteration)
-            if pictures:  # each frame a tenth of a second, the converged map two seconds
-                pictures[0].save(run_dir / f"tsne_progress_{embedding}.gif", save_all=True,
-                                 append_images=pictures[1:], duration=[100] * (len(pictures) - 1) + [2000], loop=0)
+            write_progress(run_dir / f"tsne_progress_{embedding}.gif", f"tsne_progress/{embedding}",
+                           (frames or {}).get(f"{embedding}_tsne_2d", []), labels)
         for embedding, embedding_votes in (votes or {}).items():
             png = plot_confusions(labels, embedding_votes, images, class_names,
                                   title=f"Where the 5 nearest neighbours in {embedding} vote for another class")
@@ -84,6 +79,22 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     writer.close()
     return metrics
+
+
+def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray) -> int:
+    """A t-SNE's frames (``tutorial/tsne.py``) as the animated ``gif`` and as image summaries ``tag`` over steps,
+    in the default summary writer; returns how many frames were written (none without layouts)."""
+    import tensorflow as tf
+
+    from tutorial.plotting import progress_frames
+
+    pictures = progress_frames(layouts, labels)
+    for (iteration, _, _), picture in zip(layouts, pictures, strict=True):
+        tf.summary.image(tag, np.asarray(picture)[None], step=iteration)
+    if pictures:  # each frame a tenth of a second, the converged map two seconds
+        pictures[0].save(gif, save_all=True, append_images=pictures[1:], duration=[100] * (len(pictures) - 1) + [2000],
+                         loop=0)
+    return len(pictures)
 
 
 def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray) -> dict:
