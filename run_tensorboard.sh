@@ -63,7 +63,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ ! -d "$logdir" ]; then
     die "no folder '$logdir' yet; run: python mnist_tsne.py (or python autoencoder_tsne.py) first"
 fi
-if [ -z "$(find "$logdir" -name projector_config.pbtxt -not -path '*/.*' -print -quit)" ]; then
+# Hidden folders below the logdir (a run still being staged: .mnist.partial-*) do not count; the logdir's own
+# path may be hidden (~/.cache/...), so find runs from inside it.
+if [ -z "$(cd "$logdir" && find . -name projector_config.pbtxt -not -path '*/.*' -print -quit)" ]; then
     die "'$logdir' holds no projector runs; run: python mnist_tsne.py (or python autoencoder_tsne.py) first"
 fi
 

@@ -79,6 +79,20 @@ def test_serves_the_runs_on_127_0_0_1_and_prints_the_projector_url(logs):
         stop(process)
 
 
+def test_a_logdir_under_a_hidden_folder_is_served_and_a_hidden_staging_folder_is_not(logs, tmp_path):
+    hidden = tmp_path / ".cache" / "x" / "logs"
+    shutil.copytree(logs, hidden)
+    process = launch("--logdir", str(hidden), "--port", str(free_port()))
+    try:
+        assert served_runs(process)[1] == ["mnist"]
+    finally:
+        stop(process)
+    staging_only = tmp_path / "staging"
+    shutil.copytree(logs / "mnist", staging_only / ".mnist.partial-1")  # a run still being written
+    result = run("--logdir", str(staging_only))
+    assert result.returncode == 1 and "holds no projector runs" in result.stderr
+
+
 def test_a_port_in_use_moves_to_the_next_free_one_and_says_so(logs):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
