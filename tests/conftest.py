@@ -97,11 +97,18 @@ _TF_LOG_PREFIXES = ("I0000", "W0000", "E0000", "WARNING: All log messages before
                     "To enable the following instructions")
 
 
+# What TensorFlow 2.21 prints while its libraries load, before TF_CPP_MIN_LOG_LEVEL or absl's logging
+# apply, so no script can silence it: where it finds no GPU (cudart_stub.cc, every machine without one),
+# and on CPUs with AVX-512 (oneDNN's custom operations are on there: port.cc, "oneDNN custom operations").
+LOAD_TIME_LINES = ("cudart_stub.cc", "oneDNN custom operations are on")
+
+
 def tensorflow_log_lines(stderr: str) -> list[str]:
-    """TensorFlow's C++ log lines (``E0000 ...``, ``W0000 ...``, ``I0000 ...``) in ``stderr``, less the
-    one TensorFlow 2.21 prints while its libraries load, before any setting can silence it."""
+    """TensorFlow's C++ log lines (``E0000 ...``, ``W0000 ...``, ``I0000 ...``) in ``stderr``, less those
+    TensorFlow 2.21 prints while its libraries load, before any setting can silence them (which depend on
+    the machine: ``LOAD_TIME_LINES``)."""
     return [line for line in stderr.splitlines()
-            if re.match(r"[EWIF]\d{4} ", line) and "cudart_stub.cc" not in line]
+            if re.match(r"[EWIF]\d{4} ", line) and not any(part in line for part in LOAD_TIME_LINES)]
 
 
 def stderr_lines(stderr: str) -> list[str]:
