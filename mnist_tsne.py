@@ -302,13 +302,13 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 # Islands do not say which digits an embedding confuses, nor where the map
 # misleads. So each base tensor T gets a metadata column `neighbours_T`, the
 # class its 5 nearest neighbours in T vote for, and each map M of T a numeric
-# column `trust_M`, the share of a point's 10 nearest neighbours on the map
-# that are also its neighbours in T (low: the map put it in the wrong company;
-# the Projector colours numbers with a gradient). The bookmark "Where the
-# neighbours disagree" shows T's map coloured by the vote, with exactly the
-# points whose neighbours vote for another class selected. (Past 20,000 pixel
-# vectors, searching every pair takes minutes: a sample is searched, for the
-# metrics, and no column is written; tutorial/neighbours.py.)
+# column `trust_M`: how many of a point's nearest neighbours on the map are
+# its nearest in T too, 0 to 1, averaged over the 1 to 10 nearest. The
+# Projector colours it from light yellow (the lowest: the map put the point
+# among strangers) to dark blue (the highest). The bookmark "Where the neighbours
+# disagree" shows T's map coloured by the vote, with exactly the points whose
+# neighbours vote for another class selected. (Past 20,000 pixel vectors the
+# search runs in their 50 principal components, as the t-SNE's does.)
 
 # ## 6. How good is each tensor, and what each map looks like
 #
@@ -348,7 +348,7 @@ def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images
     # Where the neighbours disagree: one exact neighbour search per tensor, shared with the metrics.
     neighbours = neighbour_searches(tensors, seed) if evaluate else {}
     metadata, votes = dict(metadata), {}
-    for name in [name for name in embeddings if name in neighbours and neighbours[name].complete]:
+    for name in [name for name in embeddings if name in neighbours]:
         own_maps = [f"{name}_tsne_{d}d" for d in map_dims]
         columns, votes[name] = disagreement_columns(name, neighbours, own_maps, labels, class_names)
         metadata |= columns
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
             metadata_columns(labels, data.class_names, index, splits), data.class_names,
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.tsne)
+            evaluate=args.metrics)
 
     print(f"Wrote {args.logdir}: 'pixels' {[len(images), 784]}{', its t-SNE map' if args.tsne else ''}, sprite, labels")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")

@@ -1,9 +1,14 @@
-"""The first principal components of a tensor, exactly as the Projector's PCA tab computes them.
+"""Principal components: the Projector's PCA tab's, and the 50 that the t-SNE and the neighbour search share.
 
 Lesson 1 ships a PCA bookmark for every tensor. The Projector's PCA tab first
 centres the vectors and, for 50 or more dimensions, scales each to unit
 length ("Spherize data", on by default there), so ``pca_coordinates`` does
 too, and the bookmark shows what the tab shows.
+
+``leading_components`` reduces wide vectors (pixels) to their leading
+components before a t-SNE or a large neighbour search; both ask for the same
+array's, so it is computed once and the vote is taken in exactly the space
+the t-SNE searched.
 """
 
 from __future__ import annotations
@@ -29,3 +34,20 @@ def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
     # 70,000 points. The product stays float32, so no float64 copy of x is made.
     _, eigenvectors = np.linalg.eigh((x.T @ x).astype(np.float64))
     return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)
+
+
+_last_reduced: tuple = (None, 0, 0, None)  # (the array, components, seed, its components): one entry
+
+
+def leading_components(values: np.ndarray, components: int = 50, seed: int = 0) -> np.ndarray:
+    """``values`` [N, D] on their first ``components`` principal axes (scikit-learn's PCA, ``seed`` for its
+    randomised solver): float32 [N, components]. Asked again for the same array, it returns the same result."""
+    global _last_reduced
+    array, n, last_seed, reduced = _last_reduced
+    if array is values and (n, last_seed) == (components, seed):
+        return reduced
+    from sklearn.decomposition import PCA
+
+    reduced = PCA(components, random_state=seed).fit_transform(values).astype(np.float32)
+    _last_reduced = (values, components, seed, reduced)  # keeping the array keeps its id from being reused
+    return reduced

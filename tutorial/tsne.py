@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from tutorial.pca import leading_components
+
 PCA_DIMENSIONS = 50
 PCA_ABOVE = 100
 # openTSNE's neighbour search (and affinities). Measured on 2 cores, all 70,000 Fashion-MNIST images
@@ -91,6 +93,29 @@ class KeepFrames:
         return False
 
 
+_last_search: tuple = (None, None)  # (the array the last t-SNE searched, each point's neighbours there)
+
+
+def searched_neighbours(x: np.ndarray) -> np.ndarray | None:
+    """The exact nearest neighbours [N, k] (nearest first, each point itself left out) that the last t-SNE
+    found in ``x``, if it searched that very array (``neighbors="exact"``); else None."""
+    return _last_search[1] if _last_search[0] is x else None
+
+
+def exact_search_kept(x: np.ndarray, k: int, seed: int):
+    """openTSNE's exact neighbour search (scikit-learn's) of ``x``, kept for ``searched_neighbours``."""
+    from openTSNE.nearest_neighbors import Sklearn
+
+    class KeptSearch(Sklearn):
+        def build(self):
+            global _last_search
+            indices, distances = super().build()
+            _last_search = (x, indices)
+            return indices, distances
+
+    return KeptSearch(data=x, k=k, metric="euclidean", n_jobs=-1, random_state=seed)
+
+
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
              name: str = "embedding", method: str | None = None, frames: list | None = None,
              neighbors: str = NEIGHBOUR_SEARCH) -> np.ndarray:
@@ -111,16 +136,17 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
         raise ValueError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
                          f"got {n}; lower --perplexity")
     from openTSNE import TSNE  # loaded only when a map is made: it takes seconds
-    from sklearn.decomposition import PCA
 
     start = time.perf_counter()
     x = np.asarray(values, dtype=np.float32)
     reduced = ""
     if x.shape[1] > PCA_ABOVE:
-        x = PCA(PCA_DIMENSIONS, random_state=seed).fit_transform(x)
+        x = leading_components(x, PCA_DIMENSIONS, seed)  # the neighbour search past its budget reuses them
         reduced = f", PCA to {PCA_DIMENSIONS}"
     print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}) to {dims}-D, perplexity {perplexity:g} ...",
           flush=True)
+    if neighbors == "exact":  # the same search, its result kept: past 20,000 pixel vectors the vote reads it
+        neighbors = exact_search_kept(x, min(n - 1, int(3 * perplexity)), seed)
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors)
     # Each point's nearest neighbours, their affinities, and a PCA start.
     embedding = tsne.prepare_initial(x)
