@@ -287,18 +287,19 @@ def main(argv: list[str] | None = None) -> None:
             description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} digits "
                         f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=True, extra_metrics={"digits": digits.report(), "models": models},
+            evaluate=args.metrics, extra_metrics={"digits": digits.report(), "models": models},
             compare_with=("pixels", "pca_code"),
         )
 
-    print(f"\nFitted on {digits.fitted_on}.\nScored on {digits.scored_on}:")
-    print(results_table(metrics))
+    if metrics:  # --no-metrics: nothing measured
+        print(f"\nFitted on {digits.fitted_on}.\nScored on {digits.scored_on}:\n{results_table(metrics)}")
     # Where a learned code and PCA disagree, digit by digit: the 5 nearest neighbours' vote in each.
     for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():  # past 20,000: none
         if name != "pixels":
             print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
                   f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round.")
-    print(f"Wrote {args.logdir}: tensors {', '.join(metrics['embeddings'])}; models "
+    print(f"Wrote {args.logdir}: tensors {', '.join(['pixels', *codes])}{' and their maps' if args.tsne else ''}; "
+          f"models "
           f"{', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 

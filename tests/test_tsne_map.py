@@ -148,6 +148,7 @@ def test_tsne_keeps_its_layout_every_10_iterations_when_asked(digits):
     assert not np.allclose(frames[0][2], final)
 
 
+@pytest.mark.slow
 def test_the_optimisation_is_a_gif_and_an_image_summary_over_steps(tsne_run):
     logdir = tsne_run[0]
     gif = Image.open(logdir / "tsne_progress_pixels.gif")
@@ -174,15 +175,21 @@ def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp
     assert np.array_equal(first, again)
 
 
-def test_no_tsne_writes_none_of_it(small_mnist, tmp_path):
-    logdir = tmp_path / "plain"
-    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 100,
-                        "--no-tsne")
-    assert result.returncode == 0, result.stderr
-    assert tf.train.load_checkpoint(str(logdir)).get_variable_to_shape_map() == {
-        "pixels": [100, 784]}
-    assert not list(logdir.glob("tsne_map_*.png")) and not (logdir / "metrics.json").exists()
-    assert "t-SNE" not in result.stdout
+def test_no_tsne_writes_no_map_and_no_metrics_writes_no_measure(small_mnist, tmp_path):
+    # The same flags mean the same in both lessons: --no-tsne leaves out the maps, --no-metrics the measures.
+    for flags in (["--no-tsne"], ["--no-tsne", "--no-metrics"]):
+        logdir = tmp_path / "-".join(flags)
+        result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 100,
+                            *flags)
+        assert result.returncode == 0, result.stderr
+        assert tf.train.load_checkpoint(str(logdir)).get_variable_to_shape_map() == {"pixels": [100, 784]}
+        assert not list(logdir.glob("tsne_*")) and "t-SNE" not in result.stdout
+        header = (logdir / "metadata.tsv").read_text().splitlines()[0]
+        if "--no-metrics" in flags:
+            assert not (logdir / "metrics.json").exists() and header == "label\tclass_name\tindex"
+        else:
+            assert set(json.loads((logdir / "metrics.json").read_text())["embeddings"]) == {"pixels"}
+            assert header == "label\tclass_name\tindex\tneighbours_pixels"
 
 
 def test_too_few_digits_for_the_perplexity_is_one_clear_line(small_mnist, tmp_path):

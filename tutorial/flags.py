@@ -50,8 +50,11 @@ def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> Non
                         help="show only the first N digits of --split (default: all of them)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--tsne", action=argparse.BooleanOptionalAction, default=True,
-                        help="also store a converged t-SNE of every embedding, a picture of the map and "
-                             "quality metrics (default: on; --no-tsne is much faster)")
+                        help="also store a converged t-SNE map of every embedding, with its bookmark, a picture "
+                             "and its optimisation as a GIF (default: on; --no-tsne is much faster)")
+    parser.add_argument("--metrics", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure every tensor (kNN accuracy, trustworthiness: metrics.json) and write each "
+                             "point's neighbours' vote, its bookmark and the maps' trust (default: on)")
     parser.add_argument("--perplexity", type=positive_float, default=30.0,
                         help="t-SNE perplexity: roughly how many neighbours each point keeps close "
                              "(default: %(default)s)")
