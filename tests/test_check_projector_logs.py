@@ -1,10 +1,11 @@
 """tools/check_projector_logs.py: a table of broken Projector folders, each served by a real TensorBoard too.
 
 Every row breaks a good run in one way a user meets and expects the checker's
-one error line and exit 1 (two traps: one warning, exit 0); where the problem can be seen over HTTP, shows that
-TensorBoard really serves it broken (or not at all). Runs written by both
-lessons, by the TensorFlow projector tutorial's code and by PyTorch's
-``add_embedding`` must come out clean.
+one error line and exit 1 (three traps: one warning, exit 0). Where the
+problem can be seen over HTTP (the run missing, an error status, rows the
+user did not write), a real TensorBoard shows that it serves it broken. Runs
+written by both lessons, by the TensorFlow projector tutorial's code and by
+PyTorch's ``add_embedding`` must come out clean.
 """
 
 from __future__ import annotations
@@ -166,6 +167,13 @@ def checkpoint_name_reused(run_dir: Path) -> None:
     save_checkpoint(run_dir, {"vectors": tensors.get_tensor("vectors")}, "model.ckpt")
 
 
+def training_checkpoint_hidden(run_dir: Path) -> None:
+    # As copying a writer into a training folder does: the training's checkpoint stays, its state file goes.
+    import tensorflow as tf
+
+    tf.train.Checkpoint(weights=tf.Variable(tf.ones([3, 4]))).write(str(run_dir / "ckpt-7"))
+
+
 def over_100000_points(run_dir: Path) -> None:
     for name in ("metadata.tsv", "sprite.png", "bookmarks_vectors.json"):
         (run_dir / name).unlink()
@@ -192,16 +200,6 @@ def info(server, run) -> dict:
 
 def metadata_rows(server, run) -> list[str]:
     return get(server, "metadata", run, name="vectors").decode().splitlines()
-
-
-def sprite_size(server, run) -> tuple[int, int]:
-    import io
-
-    return Image.open(io.BytesIO(get(server, "sprite_image", run, name="vectors"))).size
-
-
-def bookmarks(server, run) -> bytes | int:
-    return get(server, "bookmarks", run, name="vectors")
 
 
 def tensor_rows(server, run, name="vectors", dims=8) -> int:
@@ -236,8 +234,7 @@ BROKEN = [
          and "tensorShape" not in info(server, run)["vectors"]),
     Case("ragged_tensor_tsv", ragged_tensor_tsv, "rows of [4, 5] values",
          lambda server, run: get(server, "runs", run) == 500, alone=True),
-    Case("two_dimensions", two_dimensions, "tensor 'vectors' has 2 dimension(s)",
-         lambda server, run: info(server, run)["vectors"]["tensorShape"] == [N, 2]),
+    Case("two_dimensions", two_dimensions, "tensor 'vectors' has 2 dimension(s)", None),
     Case("missing_checkpoint", missing_checkpoint, "checkpoint 'embeddings.ckpt-999' has no",
          lambda server, run: run not in runs(server, run)),
     Case("metadata_row_missing", metadata_row_missing, f"{N - 1} rows for the {N} points",
@@ -250,22 +247,18 @@ BROKEN = [
          lambda server, run: isinstance(get(server, "metadata", run, name="vectors"), int)),
     Case("sprite_missing", sprite_missing, "sprite 'sprite.png' does not exist",
          lambda server, run: isinstance(get(server, "sprite_image", run, name="vectors"), int)),
-    Case("sprite_too_large", sprite_too_large, "is 8400 x 8400 px",
-         lambda server, run: sprite_size(server, run) == (8400, 8400)),
-    Case("thumbnail_size_wrong", thumbnail_size_wrong, "holds 3 x 3 thumbnails of 56 x 56 px, fewer than",
-         lambda server, run: info(server, run)["vectors"]["sprite"]["singleImageDim"] == [56, 56]),
-    Case("grid_not_square", grid_not_square, "is a grid of 6 columns and 5 rows",
-         lambda server, run: sprite_size(server, run) == (6 * 28, 5 * 28)),
-    Case("bookmark_not_json", bookmark_not_json, "is not JSON",
-         lambda server, run: bookmarks(server, run) == b'[{"label": "view", '),
-    Case("bookmark_field_missing", bookmark_field_missing, "bookmark 'view' lacks selectedLabelOption",
-         lambda server, run: "selectedLabelOption" not in json.loads(bookmarks(server, run))[0]),
-    Case("bookmark_one_point_short", bookmark_one_point_short, f"places {N - 1} points",
-         lambda server, run: len(json.loads(bookmarks(server, run))[0]["projections"]) == N - 1),
+    Case("sprite_too_large", sprite_too_large, "is 8400 x 8400 px", None),
+    Case("thumbnail_size_wrong", thumbnail_size_wrong, "holds 3 x 3 thumbnails of 56 x 56 px, fewer than", None),
+    Case("grid_not_square", grid_not_square, "is a grid of 6 columns and 5 rows", None),
+    Case("bookmark_not_json", bookmark_not_json, "is not JSON", None),
+    Case("bookmark_field_missing", bookmark_field_missing, "bookmark 'view' lacks selectedLabelOption", None),
+    Case("bookmark_one_point_short", bookmark_one_point_short, f"places {N - 1} points", None),
 ]
 # Traps: the run shows, but not as the user may think; a warning, and exit 0.
 TRAPS = [
     Case("checkpoint_name_reused", checkpoint_name_reused, "gets the same name on every write", None),
+    Case("training_checkpoint_hidden", training_checkpoint_hidden, "not the folder's other checkpoint 'ckpt-7': "
+         "a training run here no longer finds its own", None),
     Case("over_100000_points", over_100000_points, "the Projector loads only the first 100,000",
          lambda server, run: tensor_rows(server, run, dims=3) == 100_000),
 ]
@@ -324,12 +317,14 @@ def served(broken):
         server.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [case for case in CASES if case.served_broken], ids=lambda case: case.name)
 def test_tensorboard_really_serves_each_broken_folder_broken(served, case):
     server = served[case.name if case.alone else None]
     assert case.served_broken(server, case.name)
 
 
+@pytest.mark.slow
 def test_the_good_run_is_served_whole_and_checks_clean(broken, served):
     good_logs = broken[0] / "good_logs"
     shutil.copytree(broken[0] / "good", good_logs / "good")
@@ -363,6 +358,7 @@ def test_a_bad_logdir_is_exit_2_with_one_line(tmp_path, logdir, message):
 # Clean runs from every writer ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_runs_of_both_lessons_are_clean(tmp_path):
     data = write_mnist_dir(tmp_path / "data", n_test=120, n_train=120)
     logs = tmp_path / "logs"
@@ -375,6 +371,7 @@ def test_runs_of_both_lessons_are_clean(tmp_path):
         f"Projector check of {logs}: 2 runs, 2 fine, 0 with errors, 0 warnings."], result.stdout
 
 
+@pytest.mark.slow
 def test_the_tensorflow_tutorials_run_is_clean_and_its_tensor_name_explained(tmp_path):
     """The TensorFlow projector tutorial's writing cell, with made-up word vectors: served as --logdir itself."""
     import tensorflow as tf
@@ -418,6 +415,7 @@ def test_a_pytorch_add_embedding_run_is_clean(tmp_path):
         f"Projector check of {tmp_path / 'logs'}: 1 run, 1 fine, 0 with errors, 0 warnings."], result.stdout
 
 
+@pytest.mark.slow
 def test_the_launcher_says_what_is_wrong_before_serving(broken, tmp_path):
     from projector_page import free_port, get_when_up
 

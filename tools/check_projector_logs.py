@@ -158,12 +158,21 @@ def latest_checkpoint(run: Run, config, config_file: Path) -> tuple[str, dict[st
                     "from the folder it was started in, not the run's; leave it empty and keep a 'checkpoint' "
                     "state file in the run folder")
     elif state.is_file():
-        match = re.search(r'^model_checkpoint_path:\s*"(.*)"', state.read_text(errors="replace"), re.M)
+        text = state.read_text(errors="replace")
+        match = re.search(r'^model_checkpoint_path:\s*"(.*)"', text, re.M)
         if not match:
             run.say("error", state, "names no model_checkpoint_path: the Projector finds no tensors; "
                     "write the checkpoint again (or the line model_checkpoint_path: \"<prefix>\")")
             return "", {}
         prefix = match[1]
+        # Projector files written into a training folder replace its state file: the training's own
+        # checkpoints are still there, but tf.train.latest_checkpoint no longer finds them.
+        named = {Path(path).name for path in re.findall(r'checkpoint_paths?:\s*"(.*)"', text)}
+        if others := sorted(index.name.removesuffix(".index") for index in state.parent.glob("*.index")
+                            if index.name.removesuffix(".index") not in named):
+            run.say("warning", state, f"names {prefix!r}, not the folder's other checkpoint {others[-1]!r}: "
+                    "a training run here no longer finds its own with tf.train.latest_checkpoint; write the "
+                    "projector files to a folder of their own")
     else:
         return None
     path = Path(prefix) if Path(prefix).is_absolute() else config_file.parent / prefix
