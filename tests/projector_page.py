@@ -268,6 +268,17 @@ class ProjectorPage:
                 getComputedStyle(item.querySelector('.shape')).backgroundColor])""")
         return {label: tuple(int(v) for v in re.findall(r"\d+", colour)[:3]) for label, colour in items}
 
+    def legend_gradient(self) -> dict:
+        """A numeric column's legend: its gradient's stop colours and the values written at its two ends
+        ({"stops": [], ...} when the legend shows categories instead)."""
+        return self.frame.locator("vz-projector-legend").first.evaluate(
+            """legend => {
+                const root = legend.shadowRoot || legend;
+                return {stops: [...root.querySelectorAll('#gradient stop')].map(s => s.getAttribute('stop-color')),
+                        ends: [...root.querySelectorAll('.gradient-boundaries div')].map(end => end.innerText.trim()),
+                        categories: root.querySelectorAll('.item').length};
+            }""")
+
     # The bookmarks panel ------------------------------------------------------
 
     def bookmarks(self, wait_ms: int = 10_000) -> list[str]:
@@ -443,8 +454,8 @@ class TimeSeriesPage:
         card.wait_for(timeout=timeout_ms)
         return card
 
-    def scalar_table(self, tag: str) -> dict[str, float]:
-        """Run -> last value, read off the data table under a scalar card."""
+    def scalar_table(self, tag: str, runs: int = 1) -> dict[str, float]:
+        """Run -> last value, read off the data table under a scalar card, once it lists ``runs`` runs."""
         card = self.card(tag)
         card.locator("line-chart").first.wait_for()
         rows: dict[str, float] = {}
@@ -455,7 +466,7 @@ class TimeSeriesPage:
                 if len(cells) >= 4:
                     with contextlib.suppress(ValueError):
                         rows[cells[1]] = float(cells[3])
-            if rows:
+            if len(rows) >= runs:
                 break
             self.page.wait_for_timeout(250)
         return rows

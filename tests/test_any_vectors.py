@@ -59,10 +59,12 @@ def served_sprite(server: TensorBoardServer, run: str, name: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)))
 
 
+@pytest.mark.slow
 def test_every_run_is_listed(served):
     assert sorted(json.loads(served.get("/data/plugin/projector/runs"))) == sorted(RUNS)
 
 
+@pytest.mark.slow
 def test_vectors_alone_are_served_with_no_metadata_or_sprite(served):
     info = embedding_info(served, "vectors_only")
     assert info["tensorName"] == "vectors" and info["tensorShape"] == [40, 16]
@@ -71,6 +73,7 @@ def test_vectors_alone_are_served_with_no_metadata_or_sprite(served):
     assert np.allclose(served_tensor(served, "vectors_only", "vectors", [40, 16]), vectors, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_one_text_column_is_served_without_a_header_one_row_per_point(served):
     info = embedding_info(served, "words")
     assert info["metadataPath"] == "metadata.tsv" and info["tensorShape"] == [30, 8]
@@ -78,6 +81,7 @@ def test_one_text_column_is_served_without_a_header_one_row_per_point(served):
     assert rows == WORDS  # the Projector would read a header "word" as a 31st point
 
 
+@pytest.mark.slow
 def test_colour_pictures_make_an_rgb_sprite_in_the_right_grid(served):
     info = embedding_info(served, "colour")
     assert info["sprite"]["singleImageDim"] == [32, 32]
@@ -90,6 +94,7 @@ def test_colour_pictures_make_an_rgb_sprite_in_the_right_grid(served):
     assert rows[:3] == ["kind\tscore", "cat\t0.0", "dog\t0.1"] and len(rows) == 21
 
 
+@pytest.mark.slow
 def test_wide_pictures_keep_their_shape_width_first_in_the_config(served):
     info = embedding_info(served, "wide")
     assert info["sprite"]["singleImageDim"] == [30, 12]  # width, then height
@@ -121,6 +126,16 @@ def snippet_run(tmp_path_factory):
     return folder, namespace
 
 
+def test_the_readme_snippet_writes_its_vectors_and_words(snippet_run):
+    import tensorflow as tf
+
+    folder, namespace = snippet_run
+    (run,) = [path.parent for path in (folder / "logs").rglob("projector_config.pbtxt")]
+    assert tf.train.load_checkpoint(str(run)).get_tensor("word_vectors") == pytest.approx(namespace["vectors"])
+    assert (run / "metadata.tsv").read_text().splitlines() == namespace["words"]  # one column: no header
+
+
+@pytest.mark.slow
 def test_the_readme_snippet_writes_a_run_the_projector_serves(snippet_run):
     folder, namespace = snippet_run
     vectors, words = np.asarray(namespace["vectors"]), namespace["words"]
@@ -137,6 +152,7 @@ def test_the_readme_snippet_writes_a_run_the_projector_serves(snippet_run):
     assert metadata.decode().splitlines() == words
 
 
+@pytest.mark.slow
 def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(snippet_run):
     skip_without_browser()
     folder, namespace = snippet_run

@@ -24,7 +24,8 @@ from tutorial.mnist_data import load_from_dir
 
 CODES = ["pca_code", "dense_code", "conv_code"]
 BASE = ["pixels", *CODES]
-
+# Every test here trains both autoencoders (in the module's run or its own).
+pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):

@@ -190,7 +190,12 @@ MODELS = {
 }
 
 
-@pytest.mark.parametrize("case", CASES, ids=[re.sub(r"\W+", "_", c.name).strip("_") for c in CASES])
+# Every case but the one that trains is part of the quick check (-m "not slow").
+PARAMS = [pytest.param(case, marks=pytest.mark.slow) if case.name == "Ctrl-C during training" else case
+          for case in CASES]
+
+
+@pytest.mark.parametrize("case", PARAMS, ids=[re.sub(r"\W+", "_", c.name).strip("_") for c in CASES])
 def test_bad_input(case: Case, earlier_run: Path, good_data: Path, tmp_path: Path):
     data_dir = DATA_FOLDERS[case.name](tmp_path) if case.name in DATA_FOLDERS else good_data
     logdir = tmp_path / "logs" / ("autoencoder" if case.script == "autoencoder_tsne.py" else "mnist")

@@ -37,7 +37,7 @@ from projector_page import (
 skip_without_browser(module_level=True)
 
 N = 300
-
+pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
@@ -121,14 +121,15 @@ def test_mnist_run_shows_300_digits_as_thumbnails_coloured_by_label(server, brow
         projector.close()
 
 
-def test_autoencoder_code_switches_the_view_to_64_dimensions(server, browser, logs):
-    tensors = ["autoencoder_code", "autoencoder_code_tsne_2d", "pixels", "pixels_tsne_2d"]
+def test_each_code_switches_the_view_to_64_dimensions(server, browser, logs):
+    tensors = sorted(f"{name}{suffix}" for name in ("pixels", "pca_code", "dense_code", "conv_code")
+                     for suffix in ("", "_tsne_2d"))
     projector = ProjectorPage(browser, server.url)
     try:
         assert projector_problems(projector, "autoencoder", 64, tensors,
                                   metadata_label_counts(logs / "autoencoder")) == []
         # A 2-D map is stored with a zero third column: the Projector draws nothing for 2-D tensors.
-        for tensor, dimension in [("pixels", 784), ("autoencoder_code_tsne_2d", 3), ("autoencoder_code", 64)]:
+        for tensor, dimension in [("pixels", 784), ("conv_code_tsne_2d", 3), ("conv_code", 64), ("pca_code", 64)]:
             projector.choose_tensor(tensor)
             expected = f"Points: {N} | Dimension: {dimension}"
             assert projector.wait_for_status(expected) == expected
@@ -234,6 +235,22 @@ def test_the_disagreement_bookmark_selects_the_points_whose_neighbours_disagree(
         projector.close()
 
 
+def test_the_trust_column_is_coloured_as_a_gradient_light_to_dark_blue(server, browser, logs):
+    trust = [float(value) for value in metadata_table(
+        (logs / "mnist" / "metadata.tsv").read_text().splitlines())["trust_pixels_tsne_2d"]]
+    assert len(set(trust)) > 50  # more than 50 distinct numbers: what makes the Projector draw a gradient
+    projector = ProjectorPage(browser, server.url)
+    try:
+        projector.choose_run("mnist")
+        projector.color_by("trust_pixels_tsne_2d")
+        gradient = projector.legend_gradient()
+    finally:
+        projector.close()
+    # The Projector's own colours: light yellow at the column's minimum, dark blue at its maximum; no categories.
+    assert gradient["categories"] == 0 and gradient["stops"] == ["#ffffdd", "#1f2d86"], gradient
+    assert [float(end) for end in gradient["ends"]] == [min(trust), max(trust)], gradient
+
+
 def select_one_row_off(run_dir) -> None:
     """The bookmark of a run with one point more at the start: every selected index names the next point."""
     path = run_dir / "bookmarks_pixels.json"
@@ -318,24 +335,25 @@ def last_epoch_loss(folder) -> float:
     return float(tf.make_ndarray(summaries(folder)["epoch_loss"][-1].tensor_proto))
 
 
-def test_time_series_shows_train_and_validation_loss(server, browser, logs):
+def test_time_series_shows_both_models_train_and_validation_loss(server, browser, logs):
     page = TimeSeriesPage(browser, server.url)
     try:
-        table = page.scalar_table("epoch_loss")
+        table = page.scalar_table("epoch_loss", runs=4)
     finally:
         page.close()
     training = logs / "autoencoder" / "training"
-    assert table.keys() == {"autoencoder/training/train", "autoencoder/training/validation"}
-    assert table["autoencoder/training/train"] == pytest.approx(last_epoch_loss(training / "train"), abs=1e-3)
-    assert table["autoencoder/training/validation"] == pytest.approx(last_epoch_loss(training / "validation"),
-                                                                    abs=1e-3)
+    runs = {f"autoencoder/training/{model}/{split}": training / model / split
+            for model in ("dense", "conv") for split in ("train", "validation")}
+    assert table.keys() == runs.keys()
+    for run, folder in runs.items():
+        assert table[run] == pytest.approx(last_epoch_loss(folder), abs=1e-3), run
 
 
 def test_images_tab_shows_the_reconstruction_grid(server, browser):
     page = TimeSeriesPage(browser, server.url)
     try:
-        # 16 originals above their 16 reconstructions, 28 px each
-        assert page.image_sizes("reconstructions") == [(16 * 28, 2 * 28)]
+        # 16 originals above PCA's, the dense and the conv model's reconstructions of them, 28 px each
+        assert page.image_sizes("reconstructions") == [(16 * 28, 4 * 28)]
     finally:
         page.close()
 

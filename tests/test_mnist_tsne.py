@@ -52,6 +52,7 @@ def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
     assert not list(mnist_run[0].parent.glob(".mnist.*"))
 
 
+@pytest.mark.slow
 def test_tensorboard_serves_the_run(mnist_run):
     logs = mnist_run[0]
     images, labels = make_digits(300)
@@ -78,6 +79,7 @@ def test_tensorboard_serves_the_run(mnist_run):
         server.close()
 
 
+@pytest.mark.slow
 def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_run):
     from tutorial.pca import pca_coordinates
 
@@ -135,6 +137,7 @@ def served_run(server: TensorBoardServer, run: str = "mnist") -> dict:
     }
 
 
+@pytest.mark.slow
 def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path):
     """Re-run into the same --logdir while TensorBoard runs: every route serves the new run, never a mix.
 
@@ -171,6 +174,7 @@ def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path)
     assert stale["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
 
 
+@pytest.mark.slow
 def test_split_all_shows_test_then_train_and_says_which(tmp_path):
     data = write_mnist_dir(tmp_path / "data", n_test=60, n_train=90)
     result = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", tmp_path / "logs" / "mnist", "--split", "all",

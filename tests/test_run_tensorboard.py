@@ -65,6 +65,7 @@ def stop(process: subprocess.Popen) -> str:
     return stderr
 
 
+@pytest.mark.slow
 def test_serves_the_runs_on_127_0_0_1_and_prints_the_projector_url(logs):
     port = free_port()
     process = launch("--logdir", str(logs), "--port", str(port))
@@ -79,6 +80,7 @@ def test_serves_the_runs_on_127_0_0_1_and_prints_the_projector_url(logs):
         stop(process)
 
 
+@pytest.mark.slow
 def test_a_logdir_under_a_hidden_folder_is_served_and_a_hidden_staging_folder_is_not(logs, tmp_path):
     hidden = tmp_path / ".cache" / "x" / "logs"
     shutil.copytree(logs, hidden)
@@ -93,6 +95,7 @@ def test_a_logdir_under_a_hidden_folder_is_served_and_a_hidden_staging_folder_is
     assert result.returncode == 1 and "holds no projector runs" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_port_in_use_moves_to_the_next_free_one_and_says_so(logs):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -107,6 +110,7 @@ def test_a_port_in_use_moves_to_the_next_free_one_and_says_so(logs):
     assert f"note: port {port} is in use; using {url.split(':')[1]} instead." in stderr
 
 
+@pytest.mark.slow
 def test_host_0_0_0_0_warns_that_it_exposes_tensorboard(logs):
     process = launch("--logdir", str(logs), "--port", str(free_port()), "--host", "0.0.0.0")
     try:
