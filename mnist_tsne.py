@@ -308,7 +308,7 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 # among strangers) to dark blue (the highest). The bookmark "Where the neighbours
 # disagree" shows T's map coloured by the vote, with exactly the points whose
 # neighbours vote for another class selected. (Past 20,000 pixel vectors the
-# search runs in their 50 principal components, as the t-SNE's does.)
+# vote reads the t-SNE's own search of their 50 principal components.)
 
 # ## 6. How good is each tensor, and what each map looks like
 #
@@ -324,8 +324,8 @@ def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplex
 
 def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray,
                         metadata: dict[str, Sequence], class_names: list[str], *, description: str,
-                        tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0,
-                        evaluate: bool = True, extra_metrics: dict | None = None, compare_with=("pixels",)) -> dict:
+                        tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0, evaluate: bool = True,
+                        extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",)) -> dict:
     """Embeddings -> a ``<name>_tsne_<d>d`` map of each for each ``d`` in ``tsne_dims`` -> bookmarks -> the
     Projector's files -> metrics (with ``evaluate``; embeddings compared with ``compare_with``) and pictures."""
     embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN

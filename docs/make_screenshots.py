@@ -4,8 +4,13 @@ Run by hand after writing both runs on real digits, then look at every PNG
 before committing it:
 
     python mnist_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/mnist
+    python mnist_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_seed1/mnist --seed 1
     python autoencoder_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/autoencoder
-    python docs/make_screenshots.py --logdir /tmp/docs_logs
+    python docs/make_screenshots.py --logdir /tmp/docs_logs --second-seed /tmp/docs_seed1/mnist
+
+The second seed's run (kept out of ``--logdir``, so the Projector lists two
+runs, not three) gives the README's two maps side by side and what stays the
+same between them.
 
 It starts TensorBoard on a free 127.0.0.1 port, clicks through the Projector
 and Time Series tabs the way the README's walkthrough says, and writes small
@@ -70,9 +75,17 @@ def projector_pictures(browser, url: str, out: Path) -> None:
         wait_for_tsne_to_start(projector)
         save_small_png(projector.page.screenshot(), out / "projector_pixels_disagree.png")
 
-        # The autoencoder's code: its stored 2-D map, flat, through its bookmark.
+        # The map's trust, a numeric column: the stored map, flat, coloured by it (the Projector's gradient).
+        projector.choose_tensor("pixels_tsne_2d")
+        projector.wait_for_status("Points: 10000 | Dimension: 3")
+        projector.open_bookmark("PCA, coloured by class")
+        projector.color_by("trust_pixels_tsne_2d")
+        projector.settle(5000)
+        save_small_png(projector.page.screenshot(), out / "projector_pixels_trust.png")
+
+        # The convolutional autoencoder's code: its stored 2-D map, flat, through its bookmark.
         projector.choose_run("autoencoder")
-        projector.choose_tensor("autoencoder_code_tsne_2d")
+        projector.choose_tensor("conv_code_tsne_2d")
         projector.wait_for_status("Points: 10000 | Dimension: 3")  # a 2-D map is stored with a zero third column
         projector.open_bookmark("PCA, coloured by class")
         projector.settle(5000)
@@ -84,7 +97,7 @@ def projector_pictures(browser, url: str, out: Path) -> None:
 def time_series_pictures(browser, url: str, out: Path) -> None:
     page = TimeSeriesPage(browser, url, width=900, height=900)
     try:
-        page.scalar_table("epoch_loss")  # waits until the curves and their table are drawn
+        page.scalar_table("epoch_loss", runs=4)  # waits until both models' curves and their table are drawn
         page.page.wait_for_timeout(1000)
         save_small_png(page.card("epoch_loss").screenshot(), out / "loss_curves.png")
         page.image_sizes("reconstructions")
@@ -93,11 +106,39 @@ def time_series_pictures(browser, url: str, out: Path) -> None:
         page.close()
 
 
+def two_seeds(first: Path, second: Path, out: Path) -> None:
+    """The pixels' maps of two seeds side by side, and what they share: each map's kNN accuracy and how many
+    of a digit's 10 nearest on one map are among its 10 nearest on the other."""
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+
+    sys.path.insert(0, str(DOCS.parent))
+    from tutorial.neighbours import nearest_neighbours
+
+    pictures = [Image.open(run / "tsne_map_pixels.png").convert("RGB") for run in (first, second)]
+    both = Image.new("RGB", (sum(p.width for p in pictures), max(p.height for p in pictures)), "white")
+    both.paste(pictures[0], (0, 0))
+    both.paste(pictures[1], (pictures[0].width, 0))
+    buffer = io.BytesIO()
+    both.save(buffer, "PNG")
+    save_small_png(buffer.getvalue(), out / "tsne_two_seeds.png", 1000)
+    maps = [tf.train.load_checkpoint(str(run)).get_tensor("pixels_tsne_2d")[:, :2] for run in (first, second)]
+    found = [nearest_neighbours(values).indices for values in maps]
+    shared = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(*found, strict=True)])
+    knn = [json.loads((run / "metrics.json").read_text())["embeddings"]["pixels_tsne_2d"]["knn_accuracy"]
+           for run in (first, second)]
+    print(f"two seeds: map kNN {knn[0]} and {knn[1]}; a digit's 10 nearest on one map: {shared:.1%} on the other")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logdir", type=Path, default=Path("logs"),
                         help="folder holding the mnist and autoencoder runs (default: logs)")
     parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go (default: docs/)")
+    parser.add_argument("--second-seed", type=Path, default=None,
+                        help="a run of mnist_tsne.py with another --seed, for the two maps side by side")
     args = parser.parse_args(argv)
     for run in ("mnist", "autoencoder"):
         if not (args.logdir / run / "projector_config.pbtxt").is_file():
@@ -106,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
 
     save_small_png(args.logdir / "mnist" / "tsne_map_pixels.png", args.out / "tsne_map_pixels.png", 800)
     save_small_png(args.logdir / "mnist" / "confusions_pixels.png", args.out / "confusions_pixels.png", 900)
+    if args.second_seed:
+        two_seeds(args.logdir / "mnist", args.second_seed, args.out)
     server = TensorBoardServer(args.logdir)
     try:
         server.get("/data/plugin/projector/runs")
