@@ -248,9 +248,11 @@ def mean_and_spread(values: list[float], digits: int) -> str:
 
 def code_datasets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(name, folder, --dataset) of each data set the codes are compared on: --data-dir (MNIST's test split,
-    the models fitted on the bundled training digits) and --train-data-dir (a full train split), if there."""
+    the models fitted on the bundled training digits) and --train-data-dir (a full train split), if there and
+    another folder."""
     sets = [("mnist", str(args.data_dir), "mnist")]
-    if args.train_data_dir and Path(args.train_data_dir).is_dir():
+    same_folder = args.train_data_dir and Path(args.train_data_dir).resolve() == Path(args.data_dir).resolve()
+    if args.train_data_dir and Path(args.train_data_dir).is_dir() and not same_folder:
         sets.append(("fashion_mnist" if "fashion" in str(args.train_data_dir) else "mnist (train split)",
                      str(args.train_data_dir), "fashion_mnist" if "fashion" in str(args.train_data_dir) else "mnist"))
     return sets
