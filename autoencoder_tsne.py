@@ -247,8 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     train_pixels, val_pixels = training_split(fit_pixels, args.seed)
 
     run_info = {"script": "autoencoder_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
-                "args": {k: [str(v) for v in value] if isinstance(value, list) and k == "load_model" else
-                         str(value) if isinstance(value, Path) else value for k, value in vars(args).items()}}
+                "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
         # 2. The baseline: PCA's code and its reconstruction.
         start = time.perf_counter()
@@ -294,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     if metrics:  # --no-metrics: nothing measured
         print(f"\nFitted on {digits.fitted_on}.\nScored on {digits.scored_on}:\n{results_table(metrics)}")
     # Where a learned code and PCA disagree, digit by digit: the 5 nearest neighbours' vote in each.
-    for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():  # past 20,000: none
+    for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():
         if name != "pixels":
             print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
                   f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round.")

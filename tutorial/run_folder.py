@@ -94,7 +94,7 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
         if in_main_thread:
             _exit_on_ctrl_c(staging)
         yield staging
-        (staging / RUN_MARKER).write_text(json.dumps(run_info, indent=2) + "\n")
+        (staging / RUN_MARKER).write_text(json.dumps(run_info, indent=2, default=str) + "\n")  # paths as text
         old = staging.with_name(f".{logdir.name}.old-{tag}")
         # From here the run is complete: Ctrl-C is ignored during the two
         # renames, so it can neither leave no run nor report "not written"
