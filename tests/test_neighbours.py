@@ -173,6 +173,17 @@ def test_past_the_budget_a_run_still_votes_for_every_point_and_says_where(monkey
     misplaced = [i for i, (own, vote) in enumerate(zip(table["class_name"], table["neighbours_pixels"], strict=True))
                  if own != vote]
     assert len(table["neighbours_pixels"]) == n and pixels["disagreeing_points"] == len(misplaced)
+    # The vote is the 5 nearest in the 50 principal components (as the t-SNE computed them), found independently.
+    from sklearn.decomposition import PCA
+
+    components = PCA(50, random_state=0).fit_transform(pixel_vectors(images)).astype(np.float64)
+    squared = (components ** 2).sum(axis=1)
+    distances = squared[:, None] + squared[None, :] - 2 * components @ components.T
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.argsort(distances, axis=1, kind="stable")[:, :5]
+    expected = [sample.class_names[min(Counter(labels[row].tolist()).most_common(), key=lambda c: (-c[1], c[0]))[0]]
+                for row in nearest]
+    assert np.mean(np.array(table["neighbours_pixels"]) == expected) > 0.99
     views = json.loads((tmp_path / "run" / "bookmarks_pixels.json").read_text())
     (view,) = [view for view in views if view["label"] == "Where the neighbours disagree"]
     assert view["selectedPoints"] == misplaced and 0.6 < pixels["knn_accuracy"] < 1
