@@ -77,7 +77,7 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
 
     ``sources`` maps a tensor to the tensor it was computed from
     (``pixels_tsne_2d`` -> ``pixels``); tensors without one have no
-    trustworthiness (None). ``neighbours`` holds each tensor's search; where
+    trustworthiness (None). ``neighbours`` holds each tensor's search; where it
     ran in another space (its 50 principal components), ``knn_space`` names it.
     """
     labels = np.asarray(labels)
