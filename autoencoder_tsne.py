@@ -298,8 +298,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
                   f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round.")
     print(f"Wrote {args.logdir}: tensors {', '.join(['pixels', *codes])}{' and their maps' if args.tsne else ''}; "
-          f"models "
-          f"{', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
+          f"models {', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 
 
@@ -312,7 +311,7 @@ def results_table(metrics: dict) -> str:
         versus = f"{knn - embeddings['pca_code']['knn_accuracy']:+.3f}" if name != "pca_code" else ""
         mse = f"{model['shown_mse']:.4f}" if "shown_mse" in model else "-"
         seconds = f"{model['fit_seconds']:.1f} s" if "fit_seconds" in model else "-"
-        lines.append(f"{name:<12}{knn:>14.3f}{versus:>9}{embeddings[name].get('disagreeing_points', '-'):>11}"
+        lines.append(f"{name:<12}{knn:>14.3f}{versus:>9}{embeddings[name]['disagreeing_points']:>11}"
                      f"{mse:>20}{seconds:>10}")
     return "\n".join(lines)
 

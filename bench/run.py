@@ -246,6 +246,18 @@ def mean_and_spread(values: list[float], digits: int) -> str:
     return f"{round(statistics.mean(values), digits)} ± {round(spread, digits)}"
 
 
+def dataset_in(folder: str | Path) -> str:
+    """The ``--dataset`` a folder holds, by its name: Debian's dataset-fashion-mnist, else MNIST."""
+    return "fashion_mnist" if "fashion" in str(folder) else "mnist"
+
+
+def lesson2_command(folder: str, dataset: str, logdir: str, args: argparse.Namespace, *flags: str) -> list[str]:
+    """``autoencoder_tsne.py`` on ``folder`` with the bench's --epochs and --num-images, and ``flags``."""
+    command = [sys.executable, "autoencoder_tsne.py", "--data-dir", folder, "--dataset", dataset, "--logdir", logdir,
+               "--epochs", str(args.epochs), *flags]
+    return command + (["--num-images", str(args.num_images)] if args.num_images else [])
+
+
 def code_datasets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(name, folder, --dataset) of each data set the codes are compared on: --data-dir (MNIST's test split,
     the models fitted on the bundled training digits) and --train-data-dir (a full train split), if there and
@@ -253,8 +265,8 @@ def code_datasets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     sets = [("mnist", str(args.data_dir), "mnist")]
     same_folder = args.train_data_dir and Path(args.train_data_dir).resolve() == Path(args.data_dir).resolve()
     if args.train_data_dir and Path(args.train_data_dir).is_dir() and not same_folder:
-        sets.append(("fashion_mnist" if "fashion" in str(args.train_data_dir) else "mnist (train split)",
-                     str(args.train_data_dir), "fashion_mnist" if "fashion" in str(args.train_data_dir) else "mnist"))
+        dataset = dataset_in(args.train_data_dir)
+        sets.append((dataset if dataset != "mnist" else "mnist (train split)", str(args.train_data_dir), dataset))
     return sets
 
 
@@ -267,10 +279,7 @@ def bench_codes(args: argparse.Namespace) -> list[dict]:
         runs = []
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as tmp:
-                command = [sys.executable, "autoencoder_tsne.py", "--data-dir", folder, "--dataset", dataset,
-                           "--logdir", f"{tmp}/ae", "--no-tsne", "--seed", str(seed), "--epochs", str(args.epochs)]
-                if args.num_images:
-                    command += ["--num-images", str(args.num_images)]
+                command = lesson2_command(folder, dataset, f"{tmp}/ae", args, "--no-tsne", "--seed", str(seed))
                 subprocess.run(command, cwd=REPO, check=True, capture_output=True)
                 runs.append(json.loads(Path(f"{tmp}/ae/metrics.json").read_text()))
         digits = runs[0]["digits"]
@@ -298,11 +307,7 @@ def bench_lesson2(args: argparse.Namespace) -> list[dict]:
                  f"{args.train_data_dir} (apt-get install dataset-fashion-mnist gives 60,000 train digits)"}]
     name, folder, dataset = code_datasets(args)[-1]
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "autoencoder_tsne.py", "--data-dir", folder, "--dataset", dataset,
-                   "--logdir", f"{tmp}/ae", "--epochs", str(args.epochs)]
-        if args.num_images:
-            command += ["--num-images", str(args.num_images)]
-        run = in_subprocess("script_worker", command=command)
+        run = in_subprocess("script_worker", command=lesson2_command(folder, dataset, f"{tmp}/ae", args))
         models = json.loads(Path(f"{tmp}/ae/metrics.json").read_text())["models"]
     return [{"benchmark": f"autoencoder_tsne.py (default: both models, 4 t-SNE maps, metrics) on {name}",
              **without_worker_memory(run), **{f"{code}_fit_seconds": models[code]["fit_seconds"] for code in models},
@@ -316,7 +321,7 @@ def tsne_points(data_dir: str, n: int) -> tuple:
     from mnist_tsne import pixel_vectors
     from tutorial.mnist_data import load_dataset, shown_digits
 
-    data = load_dataset("fashion_mnist" if "fashion" in data_dir else "mnist", data_dir)
+    data = load_dataset(dataset_in(data_dir), data_dir)
     images, labels, _, _ = shown_digits(data, "all", n)
     return pixel_vectors(images), labels
 
@@ -486,7 +491,7 @@ def bench_full(args: argparse.Namespace) -> list[dict]:
         return [{"benchmark": "all images end to end", "note": f"skipped: --tsne-big {n}, --train-data-dir "
                  f"{args.train_data_dir} (apt-get install dataset-fashion-mnist gives 70,000)"}]
     data_dir = str(args.train_data_dir)
-    dataset = "fashion_mnist" if "fashion" in data_dir else "mnist"
+    dataset = dataset_in(data_dir)
     theirs = in_subprocess("opentsne_default_worker", data_dir=data_dir, n=n)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "full"
