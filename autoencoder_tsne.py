@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> None:
 
         # 6. The pixels and the three codes of the same digits, in one Projector run.
         metrics = write_embedding_run(
-            run_dir, {"pixels": pixels, **codes}, images, labels,
-            metadata_columns(labels, data.class_names, index, splits), data.class_names,
+            run_dir, {"pixels": pixels, **codes}, metadata_columns(labels, data.class_names, index, splits), images,
+            color_by="class_name", invert_images=True,
             description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} digits "
                         f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,

@@ -1,12 +1,11 @@
 """Lesson 1: vectors into TensorBoard's Embedding Projector, shown with MNIST's pixels.
 
-What this example teaches: how any vectors, here MNIST digits as 784 pixels
-each, become the files the Projector reads, each point drawn as its own digit,
-coloured and named by its label, opening on saved views; then a finished
-t-SNE map, what it gets wrong, and how good it is. Sections in the order the
-script runs: 1. vectors; 2. the Projector's files (``write_projector_logs``,
-the part to copy: any vectors, optional metadata and images); 3. bookmarks;
-4. the offline map; 5. where neighbours disagree; 6. metrics; 7. command line.
+What this example teaches: how any vectors, here MNIST digits as 784 pixels each, become the files the
+Projector reads, each point drawn as its own digit, coloured and named by its label, opening on saved
+views; then a finished t-SNE map, what it gets wrong, and how good it is. Sections in the order the script
+runs: 1. vectors; 2. the Projector's files (``write_projector_logs``, the part to copy: any vectors,
+optional metadata and images); 3. bookmarks; 4. the offline map; 5. where neighbours disagree; 6. metrics
+(``write_embedding_run``, the whole pipeline for anyone's vectors); 7. command line.
 
     python mnist_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
@@ -29,14 +28,15 @@ import numpy as np
 from PIL import Image
 from tensorboard.plugins import projector
 
+from tutorial.classes import classes_of
 from tutorial.errors import run_main
 from tutorial.flags import ArgumentParser, add_common_args
 from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
-from tutorial.neighbours import disagreement_columns, neighbour_searches
+from tutorial.neighbours import check_metric, disagreement_columns, neighbour_searches
 from tutorial.pca import pca_coordinates
 from tutorial.report import write_report
 from tutorial.run_folder import staged_run
-from tutorial.tsne import tsne_map
+from tutorial.tsne import tsne_maps
 
 # ## 1. The digits as vectors
 #
@@ -64,8 +64,7 @@ METADATA_NAME = "metadata.tsv"
 SPRITE_NAME = "sprite.png"
 # WebGL textures, and so the Projector's sprite, are limited to 8192 px a side.
 MAX_SPRITE_SIZE = 8192
-# The Projector (TensorBoard 2.21) starts in 3-D PCA, whose third component is
-# NaN for a 2-D tensor: nothing is drawn. A zero third column draws it flat.
+# The Projector (2.21) starts in 3-D PCA, NaN for a 2-D tensor: nothing is drawn. A zero column draws it flat.
 MIN_PROJECTOR_DIMS = 3
 
 
@@ -239,14 +238,10 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
 
 # ## 3. Bookmarks: views that open on the answer
 #
-# The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a
-# saved view, as its bookmarks panel saves one: each point's coordinates under a
-# projection ("pca-0", "tsne-1", ...), the tab, the colour and label columns, the
-# selection. One click restores it; TensorBoard 2.21 reads every field below (a
+# The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a saved view, as its bookmarks
+# panel saves one: each point's coordinates under a projection ("pca-0", "tsne-1", ...), the tab, the colour
+# and label columns, the selection. One click restores it; TensorBoard 2.21 reads every field below (a
 # missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
-
-# The learning-rate slider holds a power of ten: 1 is the Projector's default, 10.
-PROJECTOR_LEARNING_RATE_SLIDER = 1
 
 
 def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
@@ -273,7 +268,7 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
         "projections": [dict(zip(keys, row, strict=True)) for row in coordinates.round(5).tolist()],
         "pcaComponentDimensions": list(range(dims)) if projection == "pca" else [0, 1, 2],
         "tSNEis3d": projection != "tsne" or dims == 3, "umapIs3d": projection != "umap" or dims == 3,
-        "tSNEIteration": 0, "tSNEPerplexity": perplexity, "tSNELearningRate": PROJECTOR_LEARNING_RATE_SLIDER,
+        "tSNEIteration": 0, "tSNEPerplexity": perplexity, "tSNELearningRate": 1,  # the slider's 10^1, its default
         "umapNeighbors": 15, "umapMinDist": 0.1,
         "selectedColorOptionName": color_by, "forceCategoricalColoring": False,
         "selectedLabelOption": label_by, "customSelectedSearchByMetadataOption": label_by, **no_text,
@@ -283,85 +278,90 @@ def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, col
 
 # ## 4. A converged t-SNE map, computed offline
 #
-# The Projector runs t-SNE in the browser, on at most 10,000 points, for minutes, gone when the tab
-# closes. Here openTSNE computes the finished map once (PCA to 50 dimensions first; each phase stops when
-# the map has settled: tutorial/tsne.py). It is stored as one more tensor, `pixels_tsne_2d`, for the
-# Projector's search and the metrics below, and as the embedding's T-SNE bookmark, one click away.
-
-
-def offline_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
-                 frames: dict[str, list]) -> dict[str, np.ndarray]:
-    """A converged t-SNE map ``<name>_tsne_<d>d`` [N, d] of every embedding, for each ``d`` in ``dims``;
-    ``frames[<map>]`` gets its layout every 10 iterations, to replay how it settled."""
-    return {f"{name}_tsne_{d}d": tsne_map(values, d, perplexity, seed, name, frames=frames.setdefault(
-        f"{name}_tsne_{d}d", [])) for name, values in embeddings.items() for d in dims}
-
+# t-SNE keeps neighbours: it turns each point's distances into probabilities of being its neighbour (the
+# perplexity, 30, is roughly how many neighbours count) and places the points in 2-D so that the map's
+# probabilities match, minimising their KL divergence. Near points stay near; sizes of islands, gaps and
+# distances across the map are not kept. The Projector runs it in the browser, on at most 10,000 points, for
+# minutes, gone when the tab closes. Here openTSNE computes the finished map once (PCA to 50 first; each phase
+# stops when the map has settled: `tsne_maps`, tutorial/tsne.py), stored as a tensor, `pixels_tsne_2d`, and
+# as the embedding's T-SNE bookmark, one click away.
 
 # ## 5. Where the neighbours disagree
 #
-# Islands do not say which digits an embedding confuses, nor where the map
-# misleads. So each base tensor T gets a metadata column `neighbours_T`, the
-# class its 5 nearest neighbours in T vote for, and each map M of T a numeric
-# column `trust_M`: how many of a point's nearest neighbours on the map are
-# its nearest in T too, 0 to 1, averaged over the 1 to 10 nearest. The
-# Projector colours it from light yellow (the lowest: the map put the point
-# among strangers) to dark blue (the highest). The bookmark "Where the neighbours
-# disagree" shows T's map coloured by the vote, with exactly the points whose
-# neighbours vote for another class selected. (Past 20,000 pixel vectors the
-# vote reads the t-SNE's own search of their 50 principal components.)
+# Islands do not say which points an embedding confuses, nor where the map misleads. So each base tensor T
+# gets a metadata column `neighbours_T`, the class (of the `color_by` column) its 5 nearest neighbours in T
+# vote for, and each map M of T a numeric column `trust_M`: how many of a point's nearest neighbours on the map
+# are its nearest in T too, 0 to 1, averaged over the 1 to 10 nearest; the Projector colours it from light
+# yellow (lowest: the map put the point among strangers) to dark blue (highest). The bookmark "Where the
+# neighbours disagree" shows T's map coloured by the vote, the points whose neighbours vote for another class
+# selected. (Past 20,000 pixel vectors the vote reads the t-SNE's search of their 50 principal components.)
 
 # ## 6. How good is each tensor, and what each map looks like
 #
-# Two numbers per tensor go to `metrics.json`, the terminal and the Text tab:
-# kNN accuracy, how often the same neighbours' vote is right (labels are used
-# only here), and trustworthiness, how many of a point's neighbours in a map
-# were its neighbours in the embedding too (estimated, ± its error). Each 2-D map
-# is drawn as `tsne_map_<embedding>.png` and its optimisation replayed in
-# `tsne_progress_<embedding>.gif`, each tensor's confusions as
-# `confusions_<embedding>.png`, in the Images tab too (tutorial/report.py).
-# `write_embedding_run` does all six steps for one run; lesson 2 calls it too.
+# Two numbers per tensor go to `metrics.json`, the terminal and the Text tab: kNN accuracy, how often the same
+# neighbours' vote is right (classes are used only here), and trustworthiness, how many of a point's neighbours
+# in a map were its neighbours in the embedding too (± its error). Pictures, in the Images tab too, with each
+# class in the Projector's colour: `tsne_map_<embedding>.png`, `tsne_progress_<embedding>.gif` (the optimisation)
+# and `confusions_<embedding>.png` (tutorial/report.py). `write_embedding_run` does all six steps for anyone's
+# vectors; lesson 2 and `vectors_tsne.py` call it too.
 
 
-def write_embedding_run(run_dir: Path, embeddings: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray,
-                        metadata: dict[str, Sequence], class_names: list[str], *, description: str,
+def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], metadata: dict[str, Sequence] | None
+                        = None, images: np.ndarray | None = None, *, color_by: str | None = None,
+                        metric: str = "euclidean", invert_images: bool = False, description: str = "",
                         tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0, evaluate: bool = True,
-                        extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",)) -> dict:
-    """Embeddings -> a ``<name>_tsne_<d>d`` map of each for each ``d`` in ``tsne_dims`` -> bookmarks -> the
-    Projector's files -> metrics (with ``evaluate``; embeddings compared with ``compare_with``) and pictures."""
+                        extra_metrics: dict | None = None, compare_with: Sequence[str] = ()) -> dict:
+    """Anyone's vectors -> a t-SNE map ``<name>_tsne_<d>d`` of each (``d`` in ``tsne_dims``) -> bookmarks ->
+    the Projector's files -> with ``evaluate``, trust, votes and metrics -> pictures; returns the metrics.
+
+    ``metadata``, ``images`` as in ``write_projector_logs`` (``invert_images`` for white strokes on black);
+    ``color_by``: the metadata column of classes that colours the views and pictures, needed for the vote,
+    its bookmark and kNN accuracy; ``metric``: "euclidean" or "cosine", for every search; trustworthiness
+    against the first of ``compare_with`` (default: the first embedding). ``logdir`` is written whole or not
+    at all; bad input is a ValueError before anything.
+    """
     embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN
-    map_dims, frames = sorted(set(tsne_dims)), {}
-    maps = offline_maps(embeddings, map_dims, perplexity, seed, frames)
-    tensors = {**embeddings, **maps}
+    n, metadata = len(next(iter(embeddings.values()))), dict(metadata or {})
+    classes = classes_of(metadata, color_by, n)  # None without color_by
+    check_metric(embeddings, metric)
+    if metadata:
+        metadata_lines(metadata, n)
+    if images is not None and len(make_sprite(images[:1])) and len(images) != n:
+        raise ValueError(f"{len(images)} images for {n} points")
+    colouring = f", coloured by {color_by.removesuffix('_name')}" if color_by else ""
+    label_by = color_by or next(iter(metadata), "label")
 
-    # Every tensor opens on a PCA view coloured by class (for a map: the map
-    # itself, flat), and each embedding's finished map is also its T-SNE view.
-    def view(title: str, projection: str, coordinates: np.ndarray) -> dict:
-        return projector_bookmark(f"{title}, coloured by class", projection, coordinates, color_by="class_name",
-                                  label_by="class_name", perplexity=perplexity)
+    # Every tensor opens on a PCA view (a map: itself, flat); each embedding's map is also its T-SNE view.
+    def view(title: str, projection: str, coordinates: np.ndarray, colour: str | None = color_by,
+             selected: Sequence[int] = ()) -> dict:
+        return projector_bookmark(title, projection, coordinates, color_by=colour or "", label_by=label_by,
+                                  perplexity=perplexity, selected=selected)
 
-    bookmarks = {name: [view("PCA", "pca", pca_coordinates(values))] for name, values in tensors.items()}
-    for name in embeddings:
-        for d in map_dims:
-            title = "t-SNE (converged offline)" if len(map_dims) == 1 else f"t-SNE {d}-D (converged offline)"
-            bookmarks[name].append(view(title, "tsne", maps[f"{name}_tsne_{d}d"]))
+    with staged_run(logdir, {"script": "write_embedding_run", "tensors": list(embeddings)}) as run_dir:
+        map_dims, frames = sorted(set(tsne_dims)), {}
+        maps, searched = tsne_maps(embeddings, map_dims, perplexity, seed, frames, metric)
+        tensors = {**embeddings, **maps}
+        bookmarks = {name: [view(f"PCA{colouring}", "pca", pca_coordinates(t))] for name, t in tensors.items()}
+        for name in embeddings:
+            bookmarks[name] += [view(f"t-SNE{f' {d}-D' * (len(map_dims) > 1)} (converged offline){colouring}", "tsne",
+                                     maps[f"{name}_tsne_{d}d"]) for d in map_dims]
 
-    # Where the neighbours disagree: one exact neighbour search per tensor, shared with the metrics.
-    neighbours = neighbour_searches(tensors, seed) if evaluate else {}
-    metadata, votes = dict(metadata), {}
-    for name in [name for name in embeddings if name in neighbours]:
-        own_maps = [f"{name}_tsne_{d}d" for d in map_dims]
-        columns, votes[name] = disagreement_columns(name, neighbours, own_maps, labels, class_names)
-        metadata |= columns
-        bookmarks[name] += [projector_bookmark(
-            "Where the neighbours disagree", "tsne", maps[map_name], color_by=f"neighbours_{name}",
-            label_by="class_name", perplexity=perplexity, selected=np.flatnonzero(votes[name] != labels))
-            for map_name in own_maps[:1]]
+        # One exact search per tensor (in `metric`), shared with the metrics: trust, and where votes disagree.
+        neighbours = neighbour_searches(tensors, seed, metric, searched) if evaluate else {}
+        votes = {}
+        for name in [name for name in embeddings if name in neighbours]:
+            own_maps = [f"{name}_tsne_{d}d" for d in map_dims]
+            columns, votes[name] = disagreement_columns(name, neighbours, own_maps, classes)
+            metadata |= columns
+            bookmarks[name] += [view("Where the neighbours disagree", "tsne", maps[own_maps[0]], f"neighbours_{name}",
+                                     np.flatnonzero(votes[name] != classes.codes))] if classes and own_maps else []
 
-    # MNIST's white ink on black, inverted, reads better on the Projector's white background.
-    write_projector_logs(run_dir, tensors, metadata=metadata, images=255 - images, bookmarks=bookmarks,
-                         description=description)
-    return write_report(run_dir, tensors, labels, images, class_names, neighbours=neighbours, votes=votes, seed=seed,
-                        frames=frames, perplexity=perplexity, extra_metrics=extra_metrics, compare_with=compare_with)
+        write_projector_logs(run_dir, tensors, metadata=metadata or None, images=255 - images if invert_images
+                             else images, bookmarks=bookmarks, description=description)
+        return write_report(run_dir, tensors, classes, images, neighbours=neighbours, seed=seed, frames=frames,
+                            votes={name: vote for name, vote in votes.items() if vote is not None}, ink=invert_images,
+                            perplexity=perplexity, extra_metrics=extra_metrics,
+                            compare_with=[*compare_with, *embeddings])
 
 
 # ## 7. The command line
@@ -386,8 +386,8 @@ def main(argv: list[str] | None = None) -> None:
                 "args": vars(args)}
     with staged_run(args.logdir, run_info) as run_dir:
         write_embedding_run(
-            run_dir, {"pixels": pixel_vectors(images)}, images, labels,
-            metadata_columns(labels, data.class_names, index, splits), data.class_names,
+            run_dir, {"pixels": pixel_vectors(images)}, metadata_columns(labels, data.class_names, index, splits),
+            images, color_by="class_name", invert_images=True,  # MNIST's white ink reads better dark on white
             description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
             evaluate=args.metrics)

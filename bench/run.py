@@ -394,6 +394,7 @@ def disagree_worker(data_dir: str, n: int) -> dict:
     import numpy as np
 
     from mnist_tsne import pixel_vectors, projector_bookmark
+    from tutorial.classes import Classes
     from tutorial.neighbours import disagreement_columns, neighbour_searches
     from tutorial.plotting import plot_confusions
     from tutorial.tsne import tsne_map
@@ -404,10 +405,11 @@ def disagree_worker(data_dir: str, n: int) -> dict:
     plot_confusions(labels[:50], labels[:50], images[:50], class_names)  # matplotlib's first figure, not timed
     start = time.perf_counter()
     neighbours = neighbour_searches({"pixels": pixels, "pixels_tsne_2d": coordinates})
-    columns, votes = disagreement_columns("pixels", neighbours, ["pixels_tsne_2d"], labels, class_names)
+    classes = Classes("class_name", class_names, labels, [])
+    columns, votes = disagreement_columns("pixels", neighbours, ["pixels_tsne_2d"], classes)
     projector_bookmark("Where the neighbours disagree", "tsne", coordinates, color_by="neighbours_pixels",
                        selected=np.flatnonzero(votes != labels))
-    png = plot_confusions(labels, votes, images, class_names)
+    png = plot_confusions(labels, votes, images, class_names, ink=True)
     seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 2), "disagreeing_points": int((votes != labels).sum()),
             "picture_KB": len(png) // 1024}

@@ -12,7 +12,8 @@
   nearest in the space it came from; each intruder costs by how far down the
   source's ranking it sits. Ranks need a point's distance to every other
   point, so it is estimated from ``TRUSTWORTHINESS_SAMPLE`` random points,
-  each ranked against all N, with its standard error.
+  each ranked against all N, with its standard error. With cosine vectors
+  the source's ranking is by cosine distance.
 
 An estimate says so: ``metrics.json`` gives the points it was measured on
 and its standard error beside it.
@@ -24,7 +25,7 @@ import math
 
 import numpy as np
 
-from tutorial.neighbours import Neighbours, nearest_neighbours, neighbour_vote
+from tutorial.neighbours import Neighbours, nearest_neighbours, neighbour_vote, unit_rows
 
 TRUSTWORTHINESS_NEIGHBOURS = 5
 TRUSTWORTHINESS_SAMPLE = 2000
@@ -32,22 +33,24 @@ TRUSTWORTHINESS_SAMPLE = 2000
 CHUNK = 256
 
 
-def knn_accuracy(values: np.ndarray, labels: np.ndarray) -> float:
+def knn_accuracy(values: np.ndarray, labels: np.ndarray, metric: str = "euclidean") -> float:
     """Leave-one-out 5-NN accuracy of ``values`` [N, D], from an exact search of every point in its own space."""
-    neighbours = nearest_neighbours(values, budget=math.inf)
+    neighbours = nearest_neighbours(values, budget=math.inf, metric=metric)
     return float(np.mean(neighbour_vote(neighbours.indices, labels) == labels))
 
 
 def trustworthiness(source: np.ndarray, embedded: np.ndarray, seed: int = 0, sample: int = TRUSTWORTHINESS_SAMPLE,
-                    on_map: Neighbours | None = None) -> tuple[float, float]:
+                    on_map: Neighbours | None = None, metric: str = "euclidean") -> tuple[float, float]:
     """Trustworthiness of ``embedded`` against ``source`` (5 neighbours), and its standard error.
 
-    The same quantity as ``sklearn.manifold.trustworthiness(source, embedded, n_neighbors=5)`` over all N
-    points, but estimated from ``sample`` random points (``seed`` picks them; all of them when N is at most
-    ``sample``, and then the error is 0). ``on_map``, the embedding's own neighbour search, saves
+    The same quantity as ``sklearn.manifold.trustworthiness(source, embedded, n_neighbors=5, metric=metric)``
+    over all N points, but estimated from ``sample`` random points (``seed`` picks them; all of them when N is
+    at most ``sample``, and then the error is 0). ``on_map``, the embedding's own neighbour search, saves
     searching it again.
     """
     source, embedded = np.asarray(source, np.float32), np.asarray(embedded, np.float32)
+    if metric == "cosine":  # unit vectors rank their Euclidean distances as cosine distance does
+        source = unit_rows(source)
     n, k = len(source), TRUSTWORTHINESS_NEIGHBOURS
     if n <= 2 * k + 1:
         return float("nan"), float("nan")
@@ -71,28 +74,29 @@ def trustworthiness(source: np.ndarray, embedded: np.ndarray, seed: int = 0, sam
     return float(1 - scale * penalties.mean()), float(error) if len(rows) < n else 0.0
 
 
-def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, sources: dict[str, str],
+def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray | None, sources: dict[str, str],
                         neighbours: dict[str, Neighbours], seed: int = 0) -> dict[str, dict]:
     """kNN accuracy of every tensor, from its neighbour search, and trustworthiness against its source.
 
-    ``sources`` maps a tensor to the tensor it was computed from
-    (``pixels_tsne_2d`` -> ``pixels``); tensors without one have no
-    trustworthiness (None). ``neighbours`` holds each tensor's search; where it
-    ran in another space (its 50 principal components), ``knn_space`` names it.
+    ``labels`` are class numbers [N], or None for no kNN accuracy. ``sources`` maps a tensor to the tensor
+    it was computed from (``pixels_tsne_2d`` -> ``pixels``); tensors without one have no
+    trustworthiness (None). ``neighbours`` holds each tensor's search; where it ran in another space (its
+    50 principal components), ``knn_space`` names it, and ``metric`` says which distance it used.
     """
-    labels = np.asarray(labels)
     metrics = {}
     for name, values in embeddings.items():
         found, source = neighbours[name], sources.get(name)
-        right = neighbour_vote(found.indices, labels) == labels
-        metrics[name] = {"dimensions": int(values.shape[1]), "points": len(values),
-                         "knn_accuracy": round(float(right.mean()), 4), "disagreeing_points": int((~right).sum())}
+        metrics[name] = {"dimensions": int(values.shape[1]), "points": len(values), "metric": found.metric}
+        if labels is not None:
+            right = neighbour_vote(found.indices, labels) == np.asarray(labels)
+            metrics[name] |= {"knn_accuracy": round(float(right.mean()), 4), "disagreeing_points": int((~right).sum())}
         if found.space:
             metrics[name]["knn_space"] = found.space
         metrics[name]["trustworthiness_vs"] = source
         metrics[name]["trustworthiness"] = None
         if source:
-            trust, trust_error = trustworthiness(embeddings[source], values, seed, on_map=found)
+            trust, trust_error = trustworthiness(embeddings[source], values, seed, on_map=found,
+                                                 metric=neighbours[source].metric)
             metrics[name] |= {"trustworthiness": round(trust, 4),
                               "trustworthiness_standard_error": round(trust_error, 4),
                               "trustworthiness_measured_on": min(len(values), TRUSTWORTHINESS_SAMPLE)}
@@ -101,8 +105,9 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray, s
 
 def metrics_table(metrics: dict[str, dict]) -> str:
     """The metrics as a markdown table: readable in a terminal and in TensorBoard's Text tab."""
-    lines = ["| tensor | dims | kNN accuracy (5-NN vote, leave one out) | points it misplaces | trustworthiness |",
-             "|---|---|---|---|---|"]
+    voted = any("knn_accuracy" in m for m in metrics.values())
+    lines = ["| tensor | dims | kNN accuracy (5-NN vote, leave one out) | points it misplaces | trustworthiness |"
+             if voted else "| tensor | dims | trustworthiness |", "|---|---|---|---|---|" if voted else "|---|---|---|"]
     for name, m in metrics.items():
         trust = "-"
         if m["trustworthiness"] is not None:  # "0.993 ± 0.001 (2,000 points)" when estimated from a sample
@@ -111,6 +116,6 @@ def metrics_table(metrics: dict[str, dict]) -> str:
                                                      f"({measured_on:,} points)" if measured_on < m["points"] else "")
             trust += f" vs `{m['trustworthiness_vs']}`"
         space = f" (in {m['knn_space']})" if "knn_space" in m else ""
-        lines.append(f"| `{name}` | {m['dimensions']} | {m['knn_accuracy']:.3f}{space} | {m['disagreeing_points']} | "
-                     f"{trust} |")
+        vote = f" {m['knn_accuracy']:.3f}{space} | {m['disagreeing_points']} |" if voted else ""
+        lines.append(f"| `{name}` | {m['dimensions']} |{vote} {trust} |")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """Each point's nearest neighbours in a tensor: one exact search, shared by the vote, the trust and the metrics.
 
 ``nearest_neighbours(values)`` finds each point's 10 nearest neighbours
-among all N points (Euclidean, exact, the point itself left out). It is done
-once per tensor, and what it finds serves:
+among all N points (exact, the point itself left out), in Euclidean distance
+or, with ``metric="cosine"``, in cosine distance (the angle between vectors,
+what sentence and word vectors are compared by). It is done once per tensor,
+and what it finds serves:
 
 - ``neighbour_vote``: the class most of a point's 5 nearest neighbours carry
   (a tie goes to the smaller class number, as in scikit-learn's
@@ -17,10 +19,12 @@ once per tensor, and what it finds serves:
 
 An exact search compares every point with every other: N x N x D
 multiply-adds, about 10 s on 2 cores for 20,000 pixel vectors and 2 minutes
-for 70,000. Past ``EXACT_FOR_ALL_UP_TO`` the search runs in the tensor's 50
-principal components instead, still exact and for every point: the very
-search the t-SNE made of them, when it made one (``tutorial/tsne.py``).
-``Neighbours.space`` says so, and so do the metrics.
+for 70,000. Past ``EXACT_FOR_ALL_UP_TO`` a Euclidean search runs in the
+tensor's 50 principal components instead, still exact and for every point:
+the very search the t-SNE made of them, when it made one and it is handed in
+(``searched``; ``tutorial/tsne.py``). ``Neighbours.space`` says so, and so do
+the metrics. A cosine search always runs in the vectors themselves (PCA would
+change their angles).
 """
 
 from __future__ import annotations
@@ -30,41 +34,89 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial.classes import Classes
 from tutorial.pca import leading_components
-from tutorial.tsne import searched_neighbours
 
 VOTERS = 5
 TRUST_NEIGHBOURS = 10
 # N x N x D of 20,000 pixel vectors: the most one search runs in a tensor's own dimensions.
 EXACT_FOR_ALL_UP_TO = 20_000 ** 2 * 784
 PCA_DIMENSIONS = 50
+METRICS = ("euclidean", "cosine")
 
 
 @dataclass
 class Neighbours:
-    """``indices[i]`` are point i's nearest neighbours among all points, nearest first, found in ``space``
-    ("" for the tensor itself, else e.g. "its 50 principal components")."""
+    """``indices[i]`` are point i's nearest neighbours among all points, nearest first, and ``distances[i]``
+    how far (in ``metric``), found in ``space`` ("" for the tensor itself, else "its 50 principal components")."""
 
     indices: np.ndarray
+    distances: np.ndarray | None = None
     space: str = ""
+    metric: str = "euclidean"
 
 
-def nearest_neighbours(values: np.ndarray, k: int = TRUST_NEIGHBOURS, seed: int = 0,
-                       budget: float | None = None) -> Neighbours:
-    """Each point's ``k`` nearest neighbours (exact, itself excluded); past ``budget`` N x N x D
-    (``EXACT_FOR_ALL_UP_TO`` unless given), in the tensor's 50 principal components (``seed`` for the PCA)."""
+PRINCIPAL_SPACE = f"its {PCA_DIMENSIONS} principal components"
+
+
+def unit_rows(values: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1: Euclidean distances between them rank pairs as cosine distance does.
+    ValueError naming the rows that are all zeros, which have no direction."""
+    norms = np.linalg.norm(values, axis=1, keepdims=True)
+    if (zero := np.flatnonzero(norms[:, 0] == 0)).size:
+        raise ValueError(f"{zero.size} vectors are all zeros (rows {', '.join(map(str, zero[:5]))}"
+                         f"{', ...' if zero.size > 5 else ''}), which have no cosine distance; drop them or use "
+                         "metric euclidean")
+    return values / norms
+
+
+def check_metric(embeddings: dict[str, np.ndarray], metric: str) -> None:
+    """ValueError unless ``metric`` is one of ``METRICS`` and, for cosine, no vector is all zeros."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    if metric == "cosine":
+        for name, values in embeddings.items():
+            try:
+                unit_rows(np.asarray(values[:, :]))
+            except ValueError as err:
+                raise ValueError(f"embedding {name!r}: {err}") from None
+
+
+def exact_search(x: np.ndarray, k: int, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest other rows of ``x`` [N, D] and their distances in ``metric``, exact."""
     from sklearn.neighbors import NearestNeighbors
 
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    x = np.asarray(x, dtype=np.float32)
+    if metric == "cosine":
+        x = unit_rows(x)
+    # Brute force is exact and, through BLAS, the fastest for tens of dimensions and more.
+    index = NearestNeighbors(n_neighbors=min(k, len(x) - 1), algorithm="kd_tree" if x.shape[1] <= 3 else "brute",
+                             n_jobs=-1)
+    distances, indices = index.fit(x).kneighbors()
+    # Between unit vectors, |a - b|^2 = 2 (1 - cos): the cosine distance.
+    return indices, (distances ** 2 / 2 if metric == "cosine" else distances)
+
+
+def nearest_neighbours(values: np.ndarray, k: int = TRUST_NEIGHBOURS, seed: int = 0, budget: float | None = None,
+                       metric: str = "euclidean", searched: Neighbours | None = None) -> Neighbours:
+    """Each point's ``k`` nearest neighbours (exact, itself excluded) in ``metric``. Past ``budget`` N x N x D
+    (``EXACT_FOR_ALL_UP_TO`` unless given) a Euclidean search runs in the tensor's 50 principal components
+    (``seed`` for the PCA). ``searched``, a search the t-SNE already made of these values, is reused when it
+    is in the space and metric this search would use and found at least ``k``."""
     values = np.asarray(values, dtype=np.float32)
     n, dims = values.shape
     space = ""
-    if n * n * dims > (EXACT_FOR_ALL_UP_TO if budget is None else budget) and dims > PCA_DIMENSIONS:
-        values, space = leading_components(values, PCA_DIMENSIONS, seed), f"its {PCA_DIMENSIONS} principal components"
-        if (kept := searched_neighbours(values)) is not None and kept.shape[1] >= k:  # the t-SNE searched them
-            return Neighbours(kept[:, :k], space)
-    # Brute force is exact and, through BLAS, the fastest for tens of dimensions and more.
-    index = NearestNeighbors(n_neighbors=min(k, n - 1), algorithm="kd_tree" if dims <= 3 else "brute", n_jobs=-1)
-    return Neighbours(index.fit(values).kneighbors(return_distance=False), space)
+    if (metric == "euclidean" and n * n * dims > (EXACT_FOR_ALL_UP_TO if budget is None else budget)
+            and dims > PCA_DIMENSIONS):
+        space = PRINCIPAL_SPACE
+    if searched is not None and (searched.space, searched.metric) == (space, metric) and searched.indices.shape[1] >= k:
+        distances = None if searched.distances is None else searched.distances[:, :k]
+        return Neighbours(searched.indices[:, :k], distances, space, metric)
+    if space:
+        values = leading_components(values, PCA_DIMENSIONS, seed)
+    return Neighbours(*exact_search(values, k, metric), space, metric)
 
 
 def neighbour_vote(neighbours: np.ndarray, labels: np.ndarray, voters: int = VOTERS) -> np.ndarray:
@@ -83,24 +135,35 @@ def map_trust(on_map: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     return np.mean(shares, axis=0)
 
 
-def disagreement_columns(name: str, neighbours: dict[str, Neighbours], maps: list[str], labels: np.ndarray,
-                         class_names: list[str]) -> tuple[dict[str, list], np.ndarray]:
-    """Metadata columns for tensor ``name``: ``neighbours_<name>``, the class name its neighbours vote for,
-    and ``trust_<map>`` for each of its ``maps``; and each point's vote [N] (a class number).
+def disagreement_columns(name: str, neighbours: dict[str, Neighbours], maps: list[str],
+                         classes: Classes | None) -> tuple[dict[str, list], np.ndarray | None]:
+    """Metadata columns for tensor ``name``: ``neighbours_<name>``, the class its neighbours vote for (with
+    ``classes``), and ``trust_<map>`` for each of its ``maps``; and each point's vote [N] (a class number), or
+    None without classes. ``neighbours`` holds the search of each tensor."""
+    trust = trust_columns(name, neighbours, maps)
+    if classes is None:
+        return trust, None
+    votes = neighbour_vote(neighbours[name].indices, classes.codes)
+    return {f"neighbours_{name}": [classes.names[vote] for vote in votes], **trust}, votes
 
-    ``neighbours`` holds the search of each tensor."""
-    votes = neighbour_vote(neighbours[name].indices, labels)
-    columns = {f"neighbours_{name}": [class_names[vote] for vote in votes]}
-    columns |= {f"trust_{map_name}": map_trust(neighbours[map_name].indices, neighbours[name].indices).round(4)
-                .tolist() for map_name in maps}
-    return columns, votes
+
+def trust_columns(name: str, neighbours: dict[str, Neighbours], maps: list[str]) -> dict[str, list]:
+    """A ``trust_<map>`` metadata column (``map_trust``, 4 decimals) for each of tensor ``name``'s ``maps``."""
+    return {f"trust_{map_name}": map_trust(neighbours[map_name].indices, neighbours[name].indices).round(4).tolist()
+            for map_name in maps}
 
 
-def neighbour_searches(tensors: dict[str, np.ndarray], seed: int = 0) -> dict[str, Neighbours]:
-    """``nearest_neighbours`` of every tensor, printing the time it took and which searched another space."""
+def neighbour_searches(tensors: dict[str, np.ndarray], seed: int = 0, metric: str = "euclidean",
+                       searched: dict[str, Neighbours] | None = None) -> dict[str, Neighbours]:
+    """``nearest_neighbours`` of every tensor, printing the time it took and which searched another space.
+
+    Embeddings are searched in ``metric``, 2-D and 3-D maps (``<name>_tsne_<d>d``) in Euclidean distance, as
+    they are drawn; ``searched`` holds the t-SNE's own search of each embedding, reused where it fits."""
     start = time.perf_counter()
-    print("Nearest neighbours of every tensor (one exact search each) ...", flush=True)
-    found = {name: nearest_neighbours(values, seed=seed) for name, values in tensors.items()}
+    print(f"Nearest neighbours of every tensor (one exact search each; {metric} distance"
+          f"{', maps Euclidean' if metric != 'euclidean' else ''}) ...", flush=True)
+    found = {name: nearest_neighbours(values, seed=seed, metric="euclidean" if "_tsne_" in name else metric,
+                                      searched=(searched or {}).get(name)) for name, values in tensors.items()}
     for name, neighbours in found.items():
         if neighbours.space:
             print(f"  {name}: {len(tensors[name]):,} points x {tensors[name].shape[1]} dimensions take minutes to "

@@ -6,9 +6,9 @@ length ("Spherize data", on by default there), so ``pca_coordinates`` does
 too, and the bookmark shows what the tab shows.
 
 ``leading_components`` reduces wide vectors (pixels) to their leading
-components before a t-SNE or a large neighbour search; both ask for the same
-array's, so it is computed once and the vote is taken in exactly the space
-the t-SNE searched.
+components before a t-SNE or a large neighbour search. The t-SNE's search of
+them is handed to the vote (``tutorial/neighbours.py``), so past its budget
+the vote is taken in exactly the space the t-SNE searched, with one PCA.
 """
 
 from __future__ import annotations
@@ -36,18 +36,9 @@ def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
     return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)
 
 
-_last_reduced: tuple = (None, 0, 0, None)  # (the array, components, seed, its components): one entry
-
-
 def leading_components(values: np.ndarray, components: int = 50, seed: int = 0) -> np.ndarray:
     """``values`` [N, D] on their first ``components`` principal axes (scikit-learn's PCA, ``seed`` for its
-    randomised solver): float32 [N, components]. Asked again for the same array, it returns the same result."""
-    global _last_reduced
-    array, n, last_seed, reduced = _last_reduced
-    if array is values and (n, last_seed) == (components, seed):
-        return reduced
+    randomised solver): float32 [N, components]."""
     from sklearn.decomposition import PCA
 
-    reduced = PCA(components, random_state=seed).fit_transform(values).astype(np.float32)
-    _last_reduced = (values, components, seed, reduced)  # keeping the array keeps its id from being reused
-    return reduced
+    return PCA(components, random_state=seed).fit_transform(values).astype(np.float32)

@@ -1,5 +1,5 @@
-"""Pictures of a run: the t-SNE map (coloured dots, a legend, digit thumbnails), the confusions, and the
-frames of the t-SNE's optimisation.
+"""Pictures of a run: the t-SNE map (coloured dots, a legend, thumbnails), the confusions, and the
+frames of the t-SNE's optimisation, each class in the colour the Projector gives it (``tutorial/classes.py``).
 
 Drawn with matplotlib's object API (``Figure``, not ``pyplot``: no window, no
 global state, runs headless).
@@ -9,33 +9,63 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Sequence
 
-import matplotlib
 import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
+
+from tutorial.classes import CATEGORY10, projector_colour
 
 # The thumbnails' image is this many pixels along the map's longer side (the figure is 1,000).
 THUMBNAIL_CANVAS = 1200
 
 
-def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, class_names: list[str],
-                  title: str = "", max_thumbnails: int = 400, seed: int = 0) -> bytes:
+def class_colours(labels: np.ndarray | None, colours: Sequence[str] | None) -> np.ndarray:
+    """Each point's RGB colour [N, 3] in [0, 1]: its class's in ``colours`` (the Projector's by class number
+    when None: ``tutorial/classes.py``), or the first of them for every point without ``labels``."""
+    if labels is None:
+        return np.array([to_rgb(CATEGORY10[0])])
+    labels = np.asarray(labels)
+    colours = colours or [projector_colour(c) for c in range(int(labels.max()) + 1)]
+    return np.array([to_rgb(colour) for colour in colours])[labels]
+
+
+def thumbnail(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` (uint8, grey or RGB) fitted into ``size`` x ``size`` px, its aspect kept: float in [0, 1]."""
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(shape, Image.Resampling.BILINEAR)) / 255.0
+
+
+def plot_tsne_map(coords: np.ndarray, labels: np.ndarray | None = None, images: np.ndarray | None = None,
+                  class_names: Sequence[str] = (), title: str = "", max_thumbnails: int = 400, seed: int = 0,
+                  colours: Sequence[str] | None = None, ink: bool = False) -> bytes:
     """The figure from the t-SNE papers, as PNG bytes (1000 x 1000 px).
 
-    Every point is a dot coloured by its class, with a legend; over them, a
-    scatter of digit thumbnails, each placed at its point, chosen so that no
-    two overlap.
+    Every point is a dot coloured by its class (``labels``, class numbers into ``class_names``, drawn in
+    ``colours``, by default the Projector's), with a legend; over them, a scatter of ``images`` thumbnails
+    (grey or RGB), each placed at its point, chosen so that no two overlap: ``ink`` images (white strokes on
+    black, as MNIST's) are drawn as strokes in their class colour, others as they are, framed in it. No
+    ``labels``: dots of one colour, no legend; no ``images``: dots only.
     """
     coords = np.asarray(coords)[:, :2]
     fig = Figure(figsize=(10, 10), dpi=100)
     ax = fig.subplots()
-    colors = matplotlib.colormaps["tab10"]
-    for label in range(len(class_names)):
-        mask = labels == label
-        if mask.any():
-            ax.scatter(coords[mask, 0], coords[mask, 1], s=3, color=colors(label % 10), alpha=0.5,
-                       label=class_names[label], linewidths=0)
+    rgb = class_colours(labels, colours)
+    if labels is None:
+        ax.scatter(coords[:, 0], coords[:, 1], s=3, color=rgb[0], alpha=0.5, linewidths=0)
+    else:
+        # One legend entry per colour: classes past the 20th share grey, as "other".
+        groups: dict[tuple, list[int]] = {}
+        for label in np.unique(labels):
+            groups.setdefault(tuple(rgb[np.argmax(labels == label)]), []).append(int(label))
+        for colour, members in groups.items():
+            mask = np.isin(labels, members)
+            name = class_names[members[0]] if len(members) == 1 else f"other ({len(members)} classes)"
+            ax.scatter(coords[mask, 0], coords[mask, 1], s=3, color=colour, alpha=0.5, label=name, linewidths=0)
 
     # Thumbnails: visit points in a random order, keep one only if it is at
     # least a thumbnail's width from every thumbnail already kept (looked up in
@@ -45,7 +75,7 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
     size = span / 30
     cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
     kept: list[int] = []
-    for i in np.random.default_rng(seed).permutation(len(coords)):
+    for i in np.random.default_rng(seed).permutation(len(coords)) if images is not None else ():
         if len(kept) >= max_thumbnails:
             break
         x, y = coords[i]
@@ -61,13 +91,21 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
     thumb = max(1, round(size * px_per_unit))
     canvas = np.zeros((height, width, 4))
     for i in kept:
-        # Ink in the point's class colour, background transparent; rows counted from the top.
+        # Rows counted from the top; the background stays transparent.
         column = int((coords[i, 0] - size / 2 - low[0]) * px_per_unit)
         row = int((high[1] - coords[i, 1] - size / 2) * px_per_unit)
-        ink = np.asarray(Image.fromarray(images[i]).resize((thumb, thumb), Image.Resampling.BILINEAR)) / 255.0
-        box = canvas[row:row + thumb, column:column + thumb]
-        box[..., :3] = colors(int(labels[i]) % 10)[:3]
-        box[..., 3] = np.maximum(box[..., 3], ink[:box.shape[0], :box.shape[1]])
+        picture = thumbnail(images[i], thumb)
+        box = canvas[row:row + picture.shape[0], column:column + picture.shape[1]]
+        picture = picture[:box.shape[0], :box.shape[1]]
+        colour = rgb[0 if labels is None else i]
+        if ink:  # strokes in the class colour
+            box[..., :3] = colour
+            box[..., 3] = np.maximum(box[..., 3], picture)
+        else:  # the picture as it is, in a frame of the class colour
+            box[..., :3] = picture[..., None] if picture.ndim == 2 else picture
+            box[..., 3] = 1.0
+            for edge in (box[:2], box[-2:], box[:, :2], box[:, -2:]):
+                edge[..., :3] = colour
     ax.imshow(canvas, extent=(low[0], low[0] + width / px_per_unit, high[1] - height / px_per_unit, high[1]),
               zorder=3, interpolation="bilinear")
     ax.set_xlim(low[0], high[0])
@@ -75,7 +113,8 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(loc="upper right", markerscale=4, fontsize=9, framealpha=0.9)
+    if labels is not None:
+        ax.legend(loc="upper right", markerscale=4, fontsize=9, framealpha=0.9)
     ax.set_title(title)
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -83,27 +122,31 @@ def plot_tsne_map(coords: np.ndarray, labels: np.ndarray, images: np.ndarray, cl
     return buffer.getvalue()
 
 
-def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray, class_names: list[str],
-                    title: str = "", pairs: int = 8, examples: int = 12) -> bytes:
+def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray | None, class_names: Sequence[str],
+                    title: str = "", pairs: int = 8, examples: int = 12, ink: bool = False) -> bytes:
     """The most frequent (class, neighbours' class) pairs as PNG bytes, one row each, most frequent first.
 
-    Each row is labelled "4 taken for 9: 57" (57 points of class 4 whose
-    nearest neighbours vote 9) and shows up to ``examples`` of those digits.
+    Each row is labelled "4 taken for 9: 57" (57 points of class 4 whose nearest neighbours vote 9) and
+    shows up to ``examples`` of those points' ``images`` (grey or RGB; ``ink`` ones, white strokes on black,
+    drawn black on white), or only the labels without images.
     """
     labels, votes = np.asarray(labels), np.asarray(votes)
     wrong = labels != votes
     frequent = Counter(zip(labels[wrong].tolist(), votes[wrong].tolist(), strict=True)).most_common(pairs)
-    height, width = images.shape[1:3]
-    grid = np.zeros((max(1, len(frequent)) * (height + 4), examples * (width + 4)), dtype=np.float32)
+    height, width = images.shape[1:3] if images is not None else (28, 0)
+    shown = examples if images is not None else 0
+    grid = np.ones((max(1, len(frequent)) * (height + 4), max(1, shown * (width + 4)), 3), dtype=np.float32)
     names = []
     for row, ((label, vote), count) in enumerate(frequent):
         names.append(f"{class_names[label]} taken for {class_names[vote]}: {count}")
-        for column, i in enumerate(np.flatnonzero(wrong & (labels == label) & (votes == vote))[:examples]):
+        for column, i in enumerate(np.flatnonzero(wrong & (labels == label) & (votes == vote))[:shown]):
             y, x = row * (height + 4) + 2, column * (width + 4) + 2
-            grid[y:y + height, x:x + width] = images[i] / 255.0
-    fig = Figure(figsize=(2.6 + examples * 0.55, 0.7 + 0.55 * max(1, len(frequent))), dpi=100)
+            picture = images[i] / 255.0
+            picture = 1 - picture if ink else picture
+            grid[y:y + height, x:x + width] = picture[..., None] if picture.ndim == 2 else picture
+    fig = Figure(figsize=(2.6 + max(shown, 4) * 0.55, 0.7 + 0.55 * max(1, len(frequent))), dpi=100)
     ax = fig.subplots()
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(grid, interpolation="nearest", aspect="auto" if images is None else "equal")
     ax.set_yticks([row * (height + 4) + height / 2 + 2 for row in range(len(frequent))], names, fontsize=10)
     ax.set_xticks([])
     ax.set_title(title or "Most frequent confusions", fontsize=11)
@@ -116,12 +159,12 @@ def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray, c
     return buffer.getvalue()
 
 
-def progress_frames(layouts: list[tuple[int, bool, np.ndarray]], labels: np.ndarray,
-                    size: int = 360) -> list[Image.Image]:
+def progress_frames(layouts: list[tuple[int, bool, np.ndarray]], labels: np.ndarray | None,
+                    size: int = 360, colours: Sequence[str] | None = None) -> list[Image.Image]:
     """t-SNE's optimisation as pictures: each (iteration, exaggerated, layout [N, 2+]) drawn as dots in class
-    colours (the map picture's), rescaled to fit, its iteration written in the corner, and "early
-    exaggeration" while that phase pulls neighbours together."""
-    colours = (np.array(matplotlib.colormaps["tab10"].colors) * 255).astype(np.uint8)[np.asarray(labels) % 10]
+    colours (the map picture's, ``class_colours``), rescaled to fit, its iteration written in the corner, and
+    "early exaggeration" while that phase pulls neighbours together."""
+    colours = (class_colours(labels, colours) * 255).astype(np.uint8)
     pictures = []
     for iteration, exaggerated, layout in layouts:
         xy = layout[:, :2] - layout[:, :2].min(axis=0)

@@ -18,19 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
+from tutorial.classes import Classes
 from tutorial.neighbours import Neighbours
 
 
-def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarray,
-                 images: np.ndarray, class_names: list[str], *, neighbours: dict[str, Neighbours], perplexity: float,
-                 seed: int, votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
-                 extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",)) -> dict:
+def write_report(run_dir: Path, tensors: dict[str, np.ndarray], classes: Classes | None, images: np.ndarray | None,
+                 *, neighbours: dict[str, Neighbours], perplexity: float, seed: int,
+                 votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
+                 extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",),
+                 ink: bool = False) -> dict:
     """Write metrics (from ``neighbours``, each tensor's search; none when empty), a picture of every
     ``<name>_tsne_2d`` map and of every voting tensor's most frequent confusions; return the metrics.
 
+    ``classes`` (``tutorial/classes.py``) colour the pictures and score the votes; without them the
+    metrics have no kNN accuracy and the maps are drawn in one colour. ``images`` (uint8, grey or RGB, or
+    None) are the thumbnails; ``ink`` ones are white strokes on black, as MNIST's.
+
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
-    the first of ``compare_with``. ``votes`` [N] per tensor are the classes its
+    the first of ``compare_with`` present. ``votes`` [N] per tensor are the classes its
     5 nearest neighbours vote for, and every tensor's are compared with those of
     each of ``compare_with`` (``neighbour_votes_vs_<name>``); ``frames`` per map are its layouts during the
     optimisation (``tutorial/tsne.py``), written for every 2-D map as an
@@ -40,8 +46,11 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
     """
     import tensorflow as tf
 
-    sources = {name: re.sub(r"_tsne_\dd$", "", name) if "_tsne_" in name else compare_with[0] for name in tensors}
+    reference = next((name for name in compare_with if name in tensors), None)
+    sources = {name: re.sub(r"_tsne_\dd$", "", name) if "_tsne_" in name else reference for name in tensors}
     sources = {name: source for name, source in sources.items() if source != name and source in tensors}
+    labels, class_names = (classes.codes, classes.names) if classes else (None, [])
+    colours = classes.colours if classes else None
     metrics = {}
     maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
     if not neighbours and not maps:
@@ -68,14 +77,14 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
             print("Drawing the maps, their progress and the confusions ...", flush=True)
 
         for embedding, values in maps.items():
-            png = plot_tsne_map(values, labels, images, class_names, seed=seed,
+            png = plot_tsne_map(values, labels, images, class_names, seed=seed, colours=colours, ink=ink,
                                 title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
             (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
             tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
             write_progress(run_dir / f"tsne_progress_{embedding}.gif", f"tsne_progress/{embedding}",
-                           (frames or {}).get(f"{embedding}_tsne_2d", []), labels)
+                           (frames or {}).get(f"{embedding}_tsne_2d", []), labels, colours)
         for embedding, embedding_votes in (votes or {}).items():
-            png = plot_confusions(labels, embedding_votes, images, class_names,
+            png = plot_confusions(labels, embedding_votes, images, class_names, ink=ink,
                                   title=f"Where the 5 nearest neighbours in {embedding} vote for another class")
             (run_dir / f"confusions_{embedding}.png").write_bytes(png)
             tf.summary.image(f"confusions/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
@@ -85,14 +94,16 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], labels: np.ndarr
     return metrics
 
 
-def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray) -> int:
+def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray | None,
+                   colours: Sequence[str] | None = None) -> int:
     """A t-SNE's frames (``tutorial/tsne.py``) as the animated ``gif`` and as image summaries ``tag`` over steps,
-    in the default summary writer; returns how many frames were written (none without layouts)."""
+    in the default summary writer, points in their class ``colours``; returns how many frames were written
+    (none without layouts)."""
     import tensorflow as tf
 
     from tutorial.plotting import progress_frames
 
-    pictures = progress_frames(layouts, labels)
+    pictures = progress_frames(layouts, labels, colours=colours)
     for (iteration, _, _), picture in zip(layouts, pictures, strict=True):
         tf.summary.image(tag, np.asarray(picture)[None], step=iteration)
     if pictures:  # each frame a tenth of a second, the converged map two seconds

@@ -30,6 +30,8 @@ from tutorial.errors import INTERRUPTED_LINE, UserError
 
 # A file in every run these scripts write; only such a folder is ever replaced.
 RUN_MARKER = "run.json"
+# Staging folders being written now: a run staged inside one (a lesson's write_embedding_run) writes into it.
+_being_staged: set[Path] = set()
 
 
 def _is_own_run(path: Path) -> bool:
@@ -75,9 +77,14 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     into place only when complete, so an earlier run survives a crash or
     Ctrl-C, and TensorBoard never reads a half-written run. An existing
     ``logdir`` is replaced only if these scripts wrote it (it holds
-    ``run.json``) or it is empty; anything else is left alone.
+    ``run.json``) or it is empty; anything else is left alone. A ``logdir``
+    that is itself a staging folder being written is yielded as it is: the
+    outer ``staged_run`` puts it in place.
     """
     logdir = Path(logdir)
+    if logdir.resolve() in _being_staged:
+        yield logdir
+        return
     if logdir.exists() and not logdir.is_dir():
         raise UserError(f"--logdir {logdir} is a file; choose a directory")
     if logdir.is_dir() and not _is_own_run(logdir):
@@ -90,6 +97,7 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous_handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
     staging.mkdir()
+    _being_staged.add(staging.resolve())
     try:
         if in_main_thread:
             _exit_on_ctrl_c(staging)
@@ -112,6 +120,7 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
         if old.exists():
             shutil.rmtree(old)
     finally:
+        _being_staged.discard(staging.resolve())
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         if in_main_thread:

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial.neighbours import PRINCIPAL_SPACE, Neighbours, exact_search
 from tutorial.pca import leading_components
 
 PCA_DIMENSIONS = 50
@@ -93,63 +96,79 @@ class KeepFrames:
         return False
 
 
-_last_search: tuple = (None, None)  # (the array the last t-SNE searched, each point's neighbours there)
+def check_tsne(n: int, dims: int, perplexity: float) -> None:
+    """ValueError unless a t-SNE of ``n`` points to ``dims`` (2 or 3) dimensions can have this perplexity."""
+    if dims not in (2, 3):
+        raise ValueError(f"t-SNE dimensions must be 2 or 3, got {dims}")
+    if n < 3 * perplexity + 1:
+        raise ValueError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
+                         f"got {n}; lower --perplexity")
 
 
-def searched_neighbours(x: np.ndarray) -> np.ndarray | None:
-    """The exact nearest neighbours [N, k] (nearest first, each point itself left out) that the last t-SNE
-    found in ``x``, if it searched that very array (``neighbors="exact"``); else None."""
-    return _last_search[1] if _last_search[0] is x else None
+@dataclass
+class TsneInput:
+    """What a t-SNE of some vectors starts from: ``x``, the vectors it maps (their 50 principal components
+    when wide and Euclidean), and ``neighbours``, its exact search of ``x`` (the 3 x perplexity nearest)."""
+
+    x: np.ndarray
+    neighbours: Neighbours
 
 
-def exact_search_kept(x: np.ndarray, k: int, seed: int):
-    """openTSNE's exact neighbour search (scikit-learn's) of ``x``, kept for ``searched_neighbours``."""
-    from openTSNE.nearest_neighbors import Sklearn
-
-    class KeptSearch(Sklearn):
-        def build(self):
-            global _last_search
-            indices, distances = super().build()
-            _last_search = (x, indices)
-            return indices, distances
-
-    return KeptSearch(data=x, k=k, metric="euclidean", n_jobs=-1, random_state=seed)
+def prepare_tsne(values: np.ndarray, perplexity: float = 30.0, seed: int = 0, metric: str = "euclidean",
+                 name: str = "embedding") -> TsneInput:
+    """PCA to 50 for Euclidean vectors wider than 100 (cosine ones are kept: PCA would change their angles), and
+    each point's 3 x ``perplexity`` nearest neighbours there, exact. One per embedding serves its 2-D and 3-D
+    maps, and the vote reuses the search (``tutorial/neighbours.py``)."""
+    start, x, space = time.perf_counter(), np.asarray(values, dtype=np.float32), ""
+    if metric == "euclidean" and x.shape[1] > PCA_ABOVE:
+        x, space = leading_components(x, PCA_DIMENSIONS, seed), PRINCIPAL_SPACE
+    k = min(len(x) - 1, int(3 * perplexity))
+    indices, distances = exact_search(x, k, metric)
+    print(f"Nearest {k} neighbours of each point of {name} for its t-SNE ({space or 'all dimensions'}, {metric}, "
+          f"exact): {time.perf_counter() - start:.1f} s", flush=True)
+    return TsneInput(x, Neighbours(indices, distances, space, metric))
 
 
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
              name: str = "embedding", method: str | None = None, frames: list | None = None,
-             neighbors: str = NEIGHBOUR_SEARCH) -> np.ndarray:
+             neighbors: str = NEIGHBOUR_SEARCH, metric: str = "euclidean",
+             prepared: TsneInput | None = None) -> np.ndarray:
     """t-SNE of ``values`` [N, D] to [N, dims] float32, printing each stage and its time.
 
     Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
     ``method`` forces openTSNE's gradient method ("bh" or "fft"); by default
     each phase takes the faster one (``gradient_method``). Each phase stops
     when the map has converged; ``neighbors`` is openTSNE's neighbour search
-    ("exact", "annoy", "pynndescent"). The same seed gives the same map. A
-    ``frames`` list receives (iteration, exaggerated, layout) from the start
-    and every 10 iterations after.
+    ("exact", "annoy", "pynndescent"); ``metric`` is "euclidean" or "cosine".
+    ``prepared`` (``prepare_tsne`` of these values, perplexity, seed and metric)
+    saves its exact search. The same seed gives the same map. A ``frames``
+    list receives (iteration, exaggerated, layout) from the start and every 10
+    iterations after.
     """
-    if dims not in (2, 3):
-        raise ValueError(f"t-SNE dimensions must be 2 or 3, got {dims}")
+    check_tsne(len(values), dims, perplexity)
     n = len(values)
-    if n < 3 * perplexity + 1:
-        raise ValueError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
-                         f"got {n}; lower --perplexity")
     from openTSNE import TSNE  # loaded only when a map is made: it takes seconds
+    from openTSNE.affinity import MultiscaleMixture
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
     start = time.perf_counter()
-    x = np.asarray(values, dtype=np.float32)
-    reduced = ""
-    if x.shape[1] > PCA_ABOVE:
-        x = leading_components(x, PCA_DIMENSIONS, seed)  # the neighbour search past its budget reuses them
-        reduced = f", PCA to {PCA_DIMENSIONS}"
-    print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}) to {dims}-D, perplexity {perplexity:g} ...",
-          flush=True)
-    if neighbors == "exact":  # the same search, its result kept: past 20,000 pixel vectors the vote reads it
-        neighbors = exact_search_kept(x, min(n - 1, int(3 * perplexity)), seed)
-    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors)
+    if neighbors == "exact" and prepared is None:
+        prepared = prepare_tsne(values, perplexity, seed, metric)
+    x = prepared.x if prepared else np.asarray(values, dtype=np.float32)
+    if prepared is None and metric == "euclidean" and x.shape[1] > PCA_ABOVE:
+        x = leading_components(x, PCA_DIMENSIONS, seed)
+    reduced = f", PCA to {PCA_DIMENSIONS}" if x.shape[1] < values.shape[1] else ""
+    print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}{', cosine' if metric == 'cosine' else ''}) to "
+          f"{dims}-D, perplexity {perplexity:g} ...", flush=True)
+    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors,
+                metric=metric)
+    affinities = None
+    if prepared is not None:  # the exact search made once, handed to openTSNE's affinities as TSNE makes them
+        found = prepared.neighbours
+        affinities = MultiscaleMixture(perplexities=perplexity, n_jobs=-1, random_state=seed,
+                                       knn_index=PrecomputedNeighbors(found.indices, found.distances))
     # Each point's nearest neighbours, their affinities, and a PCA start.
-    embedding = tsne.prepare_initial(x)
+    embedding = tsne.prepare_initial(x, affinities=affinities)
     print(f"  neighbours and affinities: {time.perf_counter() - start:.1f} s", flush=True)
     done = 0
     if frames is not None:
@@ -168,3 +187,18 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
               f"KL divergence {stop.kl_divergence:.3f}, {time.perf_counter() - phase_start:.1f} s", flush=True)
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     return np.asarray(embedding, dtype=np.float32)
+
+
+def tsne_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
+              frames: dict[str, list], metric: str = "euclidean") -> tuple[dict[str, np.ndarray], dict]:
+    """A converged t-SNE map ``<name>_tsne_<d>d`` [N, d] of every embedding for each ``d`` in ``dims`` (its
+    layout every 10 iterations in ``frames[<map>]``), and each embedding's neighbour search (``prepare_tsne``:
+    one for its 2-D and 3-D maps), which the vote reuses."""
+    for d, values in ((d, values) for d in dims for values in embeddings.values()):
+        check_tsne(len(values), d, perplexity)
+    prepared = {name: prepare_tsne(values, perplexity, seed, metric, name) for name, values in embeddings.items()
+                if dims}
+    maps = {f"{name}_tsne_{d}d": tsne_map(values, d, perplexity, seed, name, metric=metric, prepared=prepared[name],
+                                          frames=frames.setdefault(f"{name}_tsne_{d}d", []))
+            for name, values in embeddings.items() for d in dims}
+    return maps, {name: found.neighbours for name, found in prepared.items()}
