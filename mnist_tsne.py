@@ -52,12 +52,11 @@ def pixel_vectors(images: np.ndarray) -> np.ndarray:
 
 # ## 2. The Projector's files
 #
-# `write_projector_logs` writes each file the Projector reads in one short
-# block: a TensorFlow checkpoint holding each set of vectors as a float32
-# tensor [N, D] (the points); `metadata.tsv`, one row per point, to colour,
-# name and search them; `sprite.png`, every point's picture in one grid;
-# bookmarks (section 3); `projector_config.pbtxt`, which ties them together;
-# and an event file, without which TensorBoard does not list the run.
+# `write_projector_logs` writes each file the Projector reads in one short block: a TensorFlow checkpoint
+# holding each set of vectors as a float32 tensor [N, D] (the points); `metadata.tsv`, one row per point, to
+# colour, name and search them; `sprite.png`, every point's picture in one grid; bookmarks (section 3);
+# `projector_config.pbtxt`, which ties them together; and an event file, without which TensorBoard does not
+# list the run.
 
 CHECKPOINT_NAME = "embeddings.ckpt"
 METADATA_NAME = "metadata.tsv"
@@ -89,10 +88,12 @@ def check_embeddings(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 def metadata_lines(metadata: dict[str, Sequence], n: int) -> list[str]:
     """The lines of ``metadata.tsv``: a header row only for two or more columns, then one row per point.
 
-    The Projector reads a first line with a tab as a header, so one column has none (it calls it
-    "label"). It skips blank lines, which would shift later points' labels, so those are refused.
+    The Projector reads a first line with a tab as a header, so one column has none (it calls it "label").
+    None and NaN become empty cells, read as missing. It skips blank lines, which would shift later points'
+    labels, so those are refused.
     """
-    columns = {str(name): [str(value) for value in values] for name, values in metadata.items()}
+    columns = {str(name): ["" if value is None or value != value else str(value) for value in values]  # NaN != NaN
+               for name, values in metadata.items()}
     if not columns:
         raise ValueError("metadata has no columns; pass metadata=None for no metadata file")
     for name, values in columns.items():
@@ -380,7 +381,6 @@ def main(argv: list[str] | None = None) -> None:
     data = load_dataset(args.dataset, args.data_dir)
     images, labels, index, splits = shown_digits(data, args.split, args.num_images)
     print(f"Loaded {len(images)} digits ({args.split} split) from {data.source}")
-
     # Built in a staging folder, moved into place only when complete: a crash never leaves half a run.
     run_info = {"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
                 "args": vars(args)}

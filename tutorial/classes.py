@@ -19,7 +19,6 @@ cannot colour the views and is refused.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,9 +38,7 @@ PROJECTOR_MAX_CATEGORIES = 50
 
 def cell_text(value: object) -> str:
     """A metadata value as ``metadata.tsv`` holds it: None and NaN are empty cells, the rest ``str``."""
-    if value is None or isinstance(value, float | np.floating) and math.isnan(value):
-        return ""
-    return str(value)
+    return "" if value is None or value != value else str(value)  # as write_projector_logs: NaN != NaN
 
 
 def projector_order(texts: Sequence[str]) -> list[str]:

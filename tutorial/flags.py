@@ -35,7 +35,7 @@ def positive_float(text: str) -> float:
 
 
 def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> None:
-    """Flags every script has: where the data comes from, where the run goes, and the t-SNE."""
+    """Flags both lessons have: where the digits come from, where the run goes, and the t-SNE."""
     parser.add_argument("--logdir", default=default_logdir,
                         help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
     parser.add_argument("--data-dir", default=None,
@@ -48,6 +48,11 @@ def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> Non
                              "(test then train: 70,000); the metadata says each point's split (default: %(default)s)")
     parser.add_argument("--num-images", type=positive_int, default=None,
                         help="show only the first N digits of --split (default: all of them)")
+    add_map_args(parser)
+
+
+def add_map_args(parser: argparse.ArgumentParser) -> None:
+    """Flags every script has: the seed, the t-SNE maps and the measures."""
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--tsne", action=argparse.BooleanOptionalAction, default=True,
                         help="also store a converged t-SNE map of every embedding, with its bookmark, a picture "

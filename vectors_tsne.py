@@ -1,0 +1,151 @@
+"""Lesson 3: your own vectors in the Projector, with everything the digits get.
+
+What this example teaches: how to bring vectors you made elsewhere (sentence or word embeddings, a
+model's features, any table of numbers) from files into TensorBoard's Embedding Projector, and get
+what lesson 1 gives the digits: a converged t-SNE map with its bookmark, each map's trust and, given a
+column of classes, each point's neighbours' vote, the "Where the neighbours disagree" bookmark, the
+metrics and the pictures. Lesson 1 (``mnist_tsne.py``) explains each file; here the steps are what is
+particular to your data: its files, which column holds the classes, pictures or none, cosine or
+Euclidean distance, and more points than the Projector loads.
+
+    python tools/sklearn_example.py iris examples/iris      # or your own files
+    python vectors_tsne.py examples/iris/vectors.npy --metadata examples/iris/metadata.tsv \\
+        --color-by species --logdir logs/iris
+    ./run_tensorboard.sh --logdir logs
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from mnist_tsne import write_embedding_run
+from tutorial.classes import classes_of
+from tutorial.errors import UserError, run_main
+from tutorial.flags import ArgumentParser, add_map_args, positive_int
+from tutorial.neighbours import METRICS, check_metric
+from tutorial.run_folder import staged_run
+from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metadata, read_vectors, sample_rows
+
+# ## 1. Your vectors, from a file
+#
+# One row per point, one column per dimension. A `.npy` file is one tensor, named after the file; a `.npz`
+# holds several (e.g. a model's layers), each a tensor, all with the same rows; a `.tsv` or `.csv` of numbers
+# may have a header row (the Projector's own "vectors" TSV has none). Rows with NaN or infinity are named and
+# refused: t-SNE cannot place them.
+
+# ## 2. What each point is: metadata, and the column of classes
+#
+# A `.tsv` or `.csv` with a header row, a row per point in the vectors' order: words, titles, labels,
+# scores. The Projector shows a point's cells when you hover and searches them. `--color-by` names the
+# column of classes (strings or numbers, at most 50 different, none empty): it colours the views and the
+# pictures, and it is what the neighbours vote for. Without one you still get each map and its trust, but
+# no vote: "which class do a point's neighbours carry" needs classes.
+
+# ## 3. Pictures, if you have them
+#
+# `--images` takes a `.npy` of uint8 pictures, grey [N, H, W] or colour [N, H, W, 3], or the name of a
+# metadata column of image files. They are drawn as they are, in place of the points; without them the
+# Projector draws dots, and so do our pictures.
+
+# ## 4. Distance: Euclidean or cosine
+#
+# Sentence and word vectors are compared by angle, not length: `--metric cosine` makes every neighbour
+# search cosine (the t-SNE's, the vote's, the trust's, trustworthiness's); `metrics.json` says which. The
+# Projector's own views still measure Euclidean distance, unless you tick its cosine box in the Inspector.
+
+# ## 5. More points than the Projector loads
+#
+# The Projector reads the first 100,000 rows of a tensor and of its metadata, and no more. Past that the
+# script stops and asks for `--max-points N`: N points drawn with the seed, each class keeping its share,
+# and an `index` column giving each point's row in your files.
+
+
+def sampled(tensors: dict[str, np.ndarray], metadata: dict[str, list], images: np.ndarray | None,
+            rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, list], np.ndarray | None]:
+    """The ``rows`` of every tensor, metadata column and image, with ``index``: each point's row in the files."""
+    index_column = "index" if "index" not in metadata else "row_in_files"
+    metadata = {name: [values[row] for row in rows] for name, values in metadata.items()}
+    return ({name: values[rows] for name, values in tensors.items()}, {**metadata, index_column: rows.tolist()},
+            None if images is None else images[rows])
+
+
+# ## 6. The whole pipeline: lesson 1's `write_embedding_run`
+#
+# One call does the rest, as for the digits: a converged t-SNE map of every tensor and its bookmark, the
+# neighbours' vote and trust, the metrics and the pictures, written into the run folder whole or not at all.
+
+# ## 7. The command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = ArgumentParser(description="Your own vectors in TensorBoard's Embedding Projector: a converged t-SNE "
+                                        "map, bookmarks, the neighbours' vote, trust, metrics and pictures.")
+    parser.add_argument("vectors", type=Path, help=".npy, .npz (every array a tensor) or .tsv/.csv of numbers")
+    parser.add_argument("--metadata", type=Path, default=None,
+                        help=".tsv or .csv with a header row, one row per vector (any columns, text included)")
+    parser.add_argument("--images", default=None, metavar="FILE_OR_COLUMN",
+                        help="uint8 pictures in a .npy, [N, H, W] or [N, H, W, 3]; or a metadata column of image "
+                             "files, relative to the metadata file")
+    parser.add_argument("--color-by", default=None, metavar="COLUMN",
+                        help="metadata column of classes: colours the views and pictures; the neighbours vote "
+                             "for it (default: none, so no vote)")
+    parser.add_argument("--metric", choices=METRICS, default="euclidean",
+                        help="distance for every neighbour search and the t-SNE (default: %(default)s)")
+    parser.add_argument("--max-points", type=positive_int, default=None,
+                        help=f"use N points, drawn with --seed (each class keeps its share); needed past "
+                             f"{PROJECTOR_MAX_POINTS:,}, as many as the Projector loads")
+    parser.add_argument("--logdir", default="logs/vectors",
+                        help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
+    add_map_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    # 1-3. Everything is read and checked before anything slow starts (TensorFlow is not loaded yet).
+    tensors = read_vectors(args.vectors)
+    n = len(next(iter(tensors.values())))
+    metadata, cleaned = read_metadata(args.metadata, n) if args.metadata else ({}, 0)
+    if cleaned:
+        print(f"note: {cleaned} metadata cells held a tab or line break, which metadata.tsv cannot hold; "
+              "each is now spaces")
+    if args.color_by and not metadata:
+        raise UserError("--color-by needs --metadata, the file that holds the column")
+    classes = classes_of(metadata, args.color_by, n)
+    images = read_images(args.images, metadata, args.metadata, n) if args.images else None
+    check_metric(tensors, args.metric)
+    print(f"Read {n:,} vectors: {', '.join(f'{name} {list(t.shape)}' for name, t in tensors.items())}"
+          f"{f'; metadata columns {list(metadata)}' if metadata else ''}"
+          f"{f'; images {list(images.shape[1:])}' if images is not None else ''}")
+
+    # 5. No more points than the Projector loads.
+    if n > PROJECTOR_MAX_POINTS and args.max_points is None:
+        raise UserError(f"{n:,} vectors, and the Projector loads the first {PROJECTOR_MAX_POINTS:,} only; pass "
+                        f"--max-points {PROJECTOR_MAX_POINTS} (or fewer) to sample them")
+    if args.max_points and args.max_points < n:
+        rows = sample_rows(n, args.max_points, args.seed, classes.codes if classes else None)
+        tensors, metadata, images = sampled(tensors, metadata, images, rows)
+        print(f"Sampled {len(rows):,} of the {n:,} points (seed {args.seed}"
+              f"{f', each {args.color_by} keeping its share' if classes else ''}); 'index' gives their rows")
+
+    # 6. The whole pipeline, in a run folder that appears whole or not at all.
+    run_info = {"script": "vectors_tsne.py", "args": vars(args)}
+    with staged_run(args.logdir, run_info) as run_dir:
+        write_embedding_run(
+            run_dir, tensors, metadata or None, images, color_by=args.color_by, metric=args.metric,
+            description=f"{', '.join(tensors)} from {args.vectors} ({args.metric} distance).",
+            tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
+            evaluate=args.metrics)
+
+    maps = " and their t-SNE maps" if args.tsne else ""
+    print(f"Wrote {args.logdir}: tensors {', '.join(tensors)}{maps}"
+          f"{', metadata' if metadata else ''}{', sprite' if images is not None else ''}")
+    print(f"Now run ./run_tensorboard.sh --logdir {Path(args.logdir).parent} and open http://127.0.0.1:6006/#projector")
+
+
+if __name__ == "__main__":
+    run_main(main)
