@@ -80,7 +80,8 @@ def classes_of(metadata: dict[str, Sequence], column: str | None, n: int) -> Cla
     if len(texts) != n:
         raise ValueError(f"metadata column {column!r} has {len(texts)} values for {n} points")
     if empty := [i for i, text in enumerate(texts) if text.strip() == ""]:
-        raise ValueError(f"color_by column {column!r} is empty in {len(empty)} rows (the first: row {empty[0]}); "
+        raise ValueError(f"color_by column {column!r} is empty in {len(empty)} row{'s' * (len(empty) > 1)} (the "
+                         f"first: row {empty[0]}); "
                          "give every point a class, or colour by another column")
     distinct = set(texts)
     if len(distinct) > PROJECTOR_MAX_CATEGORIES:

@@ -64,9 +64,9 @@ def unit_rows(values: np.ndarray) -> np.ndarray:
     ValueError naming the rows that are all zeros, which have no direction."""
     norms = np.linalg.norm(values, axis=1, keepdims=True)
     if (zero := np.flatnonzero(norms[:, 0] == 0)).size:
-        raise ValueError(f"{zero.size} vectors are all zeros (rows {', '.join(map(str, zero[:5]))}"
-                         f"{', ...' if zero.size > 5 else ''}), which have no cosine distance; drop them or use "
-                         "metric euclidean")
+        rows = f"{'rows' if zero.size > 1 else 'row'} {', '.join(map(str, zero[:5]))}{', ...' * (zero.size > 5)}"
+        raise ValueError(f"{zero.size} all-zero vectors ({rows}) have no direction, so no cosine distance; drop "
+                         "them or use metric euclidean")
     return values / norms
 
 

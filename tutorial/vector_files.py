@@ -48,6 +48,11 @@ def _existing(path: Path, what: str, suffixes: Sequence[str]) -> Path:
     return path
 
 
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with path.open("rb") as file:
+        return file.read(len(magic)) == magic
+
+
 def _text_numbers(path: Path) -> np.ndarray:
     """A table of numbers in a .tsv or .csv file, with or without one header row, as float32 [N, D]."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -85,6 +90,9 @@ def read_vectors(path: str | Path) -> dict[str, np.ndarray]:
     """The tensors in ``path``: name -> float32 [N, D] (the file's stem; an .npz's array names), all one N."""
     path = _existing(Path(path), "vectors file", VECTOR_SUFFIXES)
     suffix = path.suffix.lower()
+    magic = {".npy": b"\x93NUMPY", ".npz": b"PK"}.get(suffix)
+    if magic and not _starts_with(path, magic):
+        raise DataError(f"{path} is not a NumPy {suffix} file; save it with numpy.save or numpy.savez")
     try:
         if suffix == ".npy":
             tensors = {path.stem: np.load(path, allow_pickle=False)}
@@ -159,6 +167,8 @@ def read_images(source: str, metadata: dict[str, list[str]], metadata_path: Path
         raise DataError(f"--images {source} is neither a file nor a metadata column (the columns: "
                         f"{', '.join(metadata) or 'none, without --metadata'})")
     _existing(path, "images file", (".npy",))
+    if not _starts_with(path, b"\x93NUMPY"):
+        raise DataError(f"{path} is not a NumPy .npy file; save the images with numpy.save")
     try:
         images = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
