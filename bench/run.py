@@ -12,8 +12,9 @@ fixed run and scikit-learn), ``disagree`` (lesson 1's "where the neighbours
 disagree": the vote, the map's trust, the bookmark and the picture at 10,000),
 ``default`` (``python mnist_tsne.py`` as the README runs it), ``full`` (all
 70,000 Fashion-MNIST images end to end beside openTSNE's default fit),
-``neighbours`` (t-SNE's neighbour search: exact, Annoy, pynndescent) and
-``frames`` (what the optimisation's frames cost). Prints a table and writes it as JSON
+``neighbours`` (t-SNE's neighbour search: exact, Annoy, pynndescent),
+``frames`` (what the optimisation's frames cost) and ``vectors`` (``vectors_tsne.py --metric cosine`` on
+50,000 vectors of 384 numbers beside openTSNE's cosine fit and Embedding Atlas). Prints a table and writes it as JSON
 (``bench/results/latest.json`` unless ``--out`` says otherwise). Timings are
 medians of ``--repeats`` runs. Goals are reported as met or missed in the
 table; nothing here asserts.
@@ -435,8 +436,8 @@ def script_worker(command: list[str]) -> dict:
     seconds = time.perf_counter() - start
     stages = dict(re.findall(r"\n(\S[^\n]*?) \.\.\.\n(?:[^\n]*\n)*?  done in ([\d.]+) s", "\n" + result.stdout))
     tsne = [float(v) for k, v in stages.items() if k.startswith("t-SNE")]  # every map's, added up
-    stage = {"tsne": round(sum(tsne), 1) if tsne else None,
-             "neighbours": stages.get("Nearest neighbours of every tensor (one exact search each)"),
+    searches = [float(v) for k, v in stages.items() if k.startswith("Nearest neighbours of every tensor")]
+    stage = {"tsne": round(sum(tsne), 1) if tsne else None, "neighbours": searches[0] if searches else None,
              "metrics": stages.get("Measuring every tensor (kNN accuracy, trustworthiness)"),
              "pictures": stages.get("Drawing the maps, their progress and the confusions")}
     return {"seconds": round(seconds, 1), "child_peak_rss_mb": round(resource.getrusage(
@@ -606,6 +607,114 @@ def bench_frames(args: argparse.Namespace) -> list[dict]:
              "goal": "<= 10% of the t-SNE", "goal_met": cost / without <= 0.10}]
 
 
+# 9. Your own vectors at practitioner scale: 50,000 x 384 in cosine distance ------------------------------
+
+
+def practitioner_vectors(data_dir: str, n: int, dims: int, folder: Path) -> tuple[Path, Path]:
+    """The first ``n`` train images of ``data_dir`` (Fashion-MNIST's, for the README) reduced to ``dims`` numbers
+    by PCA, as sentence vectors are 384: ``vectors.npy`` and a ``metadata.tsv`` of their class names."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+
+    from mnist_tsne import pixel_vectors
+    from tutorial.mnist_data import load_dataset
+
+    data = load_dataset(dataset_in(data_dir), data_dir)
+    images, labels = (data.train_images, data.train_labels) if len(data.train_images) else (
+        data.test_images, data.test_labels)
+    pixels = pixel_vectors(images[:n])
+    vectors = PCA(min(dims, *pixels.shape), random_state=0).fit_transform(pixels).astype(np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "vectors.npy", vectors)
+    names = [data.class_names[label] for label in labels[:n]]
+    (folder / "metadata.tsv").write_text("class_name\n" + "\n".join(names) + "\n")
+    return folder / "vectors.npy", folder / "metadata.tsv"
+
+
+def opentsne_cosine_worker(vectors: str) -> dict:
+    """openTSNE's default ``TSNE(metric="cosine").fit`` of the vectors (only the fit is timed)."""
+    import numpy as np
+    from openTSNE import TSNE
+
+    x = np.load(vectors)
+    start = time.perf_counter()
+    TSNE(metric="cosine", random_state=0, n_jobs=-1).fit(x)
+    return {"seconds": round(time.perf_counter() - start, 1)}
+
+
+def atlas_worker(command: str, vectors: str, metadata: str, port: int) -> dict:
+    """Embedding Atlas on the same vectors as a parquet file (``embedding-atlas FILE --vector COLUMN``, its cosine
+    UMAP), timed from the command's start until its page answers; the server is then stopped."""
+    import urllib.request
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    x = np.load(vectors)
+    names = Path(metadata).read_text().splitlines()[1:]
+    table = pa.table({"class_name": names, "vector": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()),
+                                                                                      x.shape[1])})
+    parquet = Path(vectors).with_suffix(".parquet")
+    pq.write_table(table, parquet)
+    start = time.perf_counter()
+    process = subprocess.Popen([command, str(parquet), "--vector", "vector", "--host", "127.0.0.1", "--port",
+                                str(port), "--no-auto-port", "--umap-random-state", "0"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while True:
+            if process.poll() is not None:
+                return {"note": f"embedding-atlas exited {process.returncode}: {process.stderr.read()[-300:]}"}
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                return {"seconds_until_page_answers": round(time.perf_counter() - start, 1)}
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def bench_vectors(args: argparse.Namespace) -> list[dict]:
+    """``vectors_tsne.py --metric cosine`` on ``--vectors-n`` vectors of 384 numbers, end to end, beside openTSNE's
+    default cosine fit of the same vectors and Embedding Atlas serving them (goal: at most 0.8x openTSNE, 3 GB)."""
+    import socket
+
+    n = args.vectors_n
+    data_dir = str(args.train_data_dir if Path(args.train_data_dir).is_dir() else args.data_dir)
+    source = "Fashion-MNIST" if dataset_in(data_dir) == "fashion_mnist" else "MNIST"
+    with tempfile.TemporaryDirectory() as tmp:
+        vectors, metadata = practitioner_vectors(data_dir, n, 384, Path(tmp) / "data")
+        theirs = in_subprocess("opentsne_cosine_worker", vectors=str(vectors))
+        run_dir = Path(tmp) / "logs" / "vectors"
+        ours = in_subprocess("script_worker", command=[
+            sys.executable, "vectors_tsne.py", str(vectors), "--metadata", str(metadata), "--color-by", "class_name",
+            "--metric", "cosine", "--logdir", str(run_dir)])
+        metrics = json.loads((run_dir / "metrics.json").read_text())["embeddings"]
+        atlas = shutil.which(args.embedding_atlas) or (args.embedding_atlas if Path(args.embedding_atlas).is_file()
+                                                       else None)
+        if atlas:
+            with socket.socket() as free:
+                free.bind(("127.0.0.1", 0))
+                port = free.getsockname()[1]
+            atlas_row = in_subprocess("atlas_worker", command=atlas, vectors=str(vectors), metadata=str(metadata),
+                                      port=port)
+        else:
+            atlas_row = {"note": "skipped: pip install embedding-atlas pyarrow (or --embedding-atlas PATH)"}
+    ratio = ours["seconds"] / theirs["seconds"]
+    what = f"{n} {source} train images as 384 PCA numbers, cosine"
+    return [
+        {"benchmark": f"openTSNE TSNE(metric='cosine').fit, {what}", **theirs},
+        {"benchmark": f"vectors_tsne.py --metric cosine --color-by class_name, {what}, end to end",
+         **without_worker_memory(ours), "knn_accuracy": metrics["vectors"]["knn_accuracy"],
+         "knn_accuracy_of_map": metrics["vectors_tsne_2d"]["knn_accuracy"],
+         "trustworthiness": metrics["vectors_tsne_2d"]["trustworthiness"], "vs_opentsne_cosine": round(ratio, 2),
+         "goal": "<= 0.8x openTSNE's cosine fit, <= 3072 MB",
+         "goal_met": ratio <= 0.8 and ours["child_peak_rss_mb"] <= 3072},
+        {"benchmark": f"embedding-atlas FILE.parquet --vector vector (cosine UMAP), {what}", **atlas_row},
+    ]
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "writer": bench_writer,
     "e2e": bench_e2e,
@@ -618,6 +727,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "full": bench_full,
     "neighbours": bench_neighbours,
     "frames": bench_frames,
+    "vectors": bench_vectors,
 }
 
 
@@ -650,6 +760,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tsne-big", type=int, default=70_000,
                         help="points for the large runs (full, neighbours), from --train-data-dir's test then "
                              "train split (0: no large run)")
+    parser.add_argument("--vectors-n", type=int, default=50_000,
+                        help="vectors of 384 numbers for the own-vectors section (default: %(default)s)")
+    parser.add_argument("--embedding-atlas", default="embedding-atlas",
+                        help="Embedding Atlas's command, compared in the own-vectors section (skipped if missing)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
 

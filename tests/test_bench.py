@@ -21,7 +21,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     result = subprocess.run(
         [sys.executable, "bench/run.py", "--data-dir", data, "--num-images", "150", "--repeats", "1",
          "--sizes", "100", "--train-data-dir", data, "--epochs", "1", "--seeds", "2", "--tsne-sizes", "150",
-         "--tsne-big", "450", "--out", out],
+         "--tsne-big", "450", "--vectors-n", "150", "--embedding-atlas", "no-such-command", "--out", out],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
@@ -30,7 +30,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     rows = report["rows"]
     assert [row["section"] for row in rows] == (
         ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] + ["codes"] * 4 + ["lesson2"] + ["tsne"] * 2 + ["disagree"]
-        + ["default"] * 2 + ["full"] * 2 + ["neighbours"] * 3 + ["frames"] * 2
+        + ["default"] * 2 + ["full"] * 2 + ["neighbours"] * 3 + ["frames"] * 2 + ["vectors"] * 3
     )
     writer, torch_row = rows[0], rows[1]
     assert writer["tensorboard_serves_it"] is True and writer["MB_on_disk"] > 0
@@ -70,6 +70,11 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert rows[18]["benchmark"].startswith("neighbors='annoy'") and 0 <= rows[18]["trustworthiness"] <= 1
     assert "search_seconds" in rows[19] or rows[19]["note"] == "skipped: pip install pynndescent"
     assert rows[21]["frames"] > 5 and rows[21]["share_of_tsne"] >= 0 and isinstance(rows[21]["goal_met"], bool)
+    # Own vectors in cosine distance, end to end, beside openTSNE's cosine fit; Embedding Atlas missing here.
+    cosine_fit, own, atlas = rows[22:25]
+    assert cosine_fit["seconds"] > 0 and own["vs_opentsne_cosine"] > 0 and own["child_peak_rss_mb"] > 100
+    assert 0 <= own["knn_accuracy"] <= 1 and 0 <= own["trustworthiness"] <= 1 and isinstance(own["goal_met"], bool)
+    assert atlas["note"].startswith("skipped: pip install embedding-atlas")
     for section in ("writer", "e2e", "scaling", "codes", "lesson2", "tsne", "disagree", "default", "full",
-                    "neighbours", "frames"):
+                    "neighbours", "frames", "vectors"):
         assert f"\n{section} " in "\n" + result.stdout  # each section printed as a table
