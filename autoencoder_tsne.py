@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():
         if name != "pixels":
             print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
-                  f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round.")
+                  f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round "
+                  f"(exact McNemar p = {votes['mcnemar_p']:.3g}).")
     print(f"Wrote {args.logdir}: tensors {', '.join(['pixels', *codes])}{' and their maps' if args.tsne else ''}; "
           f"models {', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")

@@ -644,27 +644,28 @@ def opentsne_cosine_worker(vectors: str) -> dict:
 
 def atlas_worker(command: str, vectors: str, metadata: str, port: int) -> dict:
     """Embedding Atlas on the same vectors as a parquet file (``embedding-atlas FILE --vector COLUMN``, its cosine
-    UMAP), timed from the command's start until its page answers; the server is then stopped."""
+    UMAP, seed 0), timed from the command's start until its page answers; the server is then stopped."""
     import urllib.request
 
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    x = np.load(vectors)
-    names = Path(metadata).read_text().splitlines()[1:]
-    table = pa.table({"class_name": names, "vector": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()),
-                                                                                      x.shape[1])})
+    # The parquet file is written (untimed) by Embedding Atlas's own Python, which has pyarrow.
+    interpreter = Path(command).read_text(errors="replace").splitlines()[0].removeprefix("#!").strip()
     parquet = Path(vectors).with_suffix(".parquet")
-    pq.write_table(table, parquet)
+    subprocess.run([interpreter, "-c", (
+        "import sys, numpy as np, pyarrow as pa, pyarrow.parquet as pq\n"
+        "x = np.load(sys.argv[1]); names = open(sys.argv[2]).read().splitlines()[1:]\n"
+        "vector = pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1])\n"
+        "pq.write_table(pa.table({'class_name': names, 'vector': vector}), sys.argv[3])\n"),
+        vectors, metadata, str(parquet)], check=True)
+    log = parquet.with_suffix(".log").open("w")  # a file, not a pipe, which could fill and stall it
     start = time.perf_counter()
     process = subprocess.Popen([command, str(parquet), "--vector", "vector", "--host", "127.0.0.1", "--port",
                                 str(port), "--no-auto-port", "--umap-random-state", "0"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=log, stderr=subprocess.STDOUT)
     try:
         while True:
             if process.poll() is not None:
-                return {"note": f"embedding-atlas exited {process.returncode}: {process.stderr.read()[-300:]}"}
+                output = parquet.with_suffix(".log").read_text()[-300:]
+                return {"note": f"embedding-atlas exited {process.returncode}: {output}"}
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
                 return {"seconds_until_page_answers": round(time.perf_counter() - start, 1)}
@@ -673,6 +674,7 @@ def atlas_worker(command: str, vectors: str, metadata: str, port: int) -> dict:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def bench_vectors(args: argparse.Namespace) -> list[dict]:
@@ -700,7 +702,7 @@ def bench_vectors(args: argparse.Namespace) -> list[dict]:
             atlas_row = in_subprocess("atlas_worker", command=atlas, vectors=str(vectors), metadata=str(metadata),
                                       port=port)
         else:
-            atlas_row = {"note": "skipped: pip install embedding-atlas pyarrow (or --embedding-atlas PATH)"}
+            atlas_row = {"note": "skipped: pip install embedding-atlas (or --embedding-atlas PATH)"}
     ratio = ours["seconds"] / theirs["seconds"]
     what = f"{n} {source} train images as 384 PCA numbers, cosine"
     return [

@@ -268,3 +268,21 @@ def test_same_seed_same_numbers(data_dir, tmp_path):
             model.pop("fit_seconds", None)  # time, not a result
         metrics.append(run)
     assert metrics[0] == metrics[1]
+
+
+def test_each_comparison_has_the_exact_mcnemar_p_of_its_two_counts(ae_run):
+    from math import comb
+
+    run_dir, result = ae_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for reference in ("pixels", "pca_code"):
+        for name, compared in metrics[f"neighbour_votes_vs_{reference}"].items():
+            gained, lost = compared[f"right_where_{reference}_wrong"], compared[f"wrong_where_{reference}_right"]
+            both = gained + lost
+            # The exact two-sided binomial test at one half, summed by hand.
+            exact = min(1.0, 2 * sum(comb(both, i) for i in range(min(gained, lost) + 1)) / 2 ** both) if both else 1.0
+            assert compared["mcnemar_p"] == pytest.approx(exact, abs=1e-6), (reference, name)
+            if reference == "pca_code" and name != "pixels":
+                assert f"the other way round (exact McNemar p = {compared['mcnemar_p']:.3g})" in result.stdout
+    paired = summaries(run_dir)["paired_votes"][0].tensor_proto.string_val[0].decode()
+    assert "| `conv_code` vs `pca_code` |" in paired and "exact McNemar p" in paired

@@ -74,7 +74,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     cosine_fit, own, atlas = rows[22:25]
     assert cosine_fit["seconds"] > 0 and own["vs_opentsne_cosine"] > 0 and own["child_peak_rss_mb"] > 100
     assert 0 <= own["knn_accuracy"] <= 1 and 0 <= own["trustworthiness"] <= 1 and isinstance(own["goal_met"], bool)
-    assert atlas["note"].startswith("skipped: pip install embedding-atlas")
+    assert atlas["note"].startswith("skipped: pip install embedding-atlas")  # none named no-such-command
     for section in ("writer", "e2e", "scaling", "codes", "lesson2", "tsne", "disagree", "default", "full",
                     "neighbours", "frames", "vectors"):
         assert f"\n{section} " in "\n" + result.stdout  # each section printed as a table

@@ -17,6 +17,11 @@
 
 An estimate says so: ``metrics.json`` gives the points it was measured on
 and its standard error beside it.
+
+Two tensors' votes on the same points are compared point by point: ``mcnemar_p``
+is the exact McNemar test of the points one puts right and the other wrong
+(a two-sided binomial test of those counts at one half), the paired test a
+difference in kNN accuracy needs before "beats" can be said.
 """
 
 from __future__ import annotations
@@ -101,6 +106,15 @@ def evaluate_embeddings(embeddings: dict[str, np.ndarray], labels: np.ndarray | 
                               "trustworthiness_standard_error": round(trust_error, 4),
                               "trustworthiness_measured_on": min(len(values), TRUSTWORTHINESS_SAMPLE)}
     return metrics
+
+
+def mcnemar_p(right_only_here: int, right_only_there: int) -> float:
+    """Exact two-sided McNemar p-value of two classifiers on the same points, from the points each alone puts
+    right: the binomial test of one count out of both at probability one half (1.0 when both are 0)."""
+    from scipy.stats import binomtest
+
+    total = right_only_here + right_only_there
+    return 1.0 if total == 0 else float(binomtest(right_only_here, total, 0.5).pvalue)
 
 
 def metrics_table(metrics: dict[str, dict]) -> str:

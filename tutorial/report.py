@@ -70,6 +70,8 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], classes: Classes
             print(f"  done in {time.perf_counter() - start:.1f} s\n{table}", flush=True)
             (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             tf.summary.text("metrics", table, step=0)
+            if paired := paired_table(metrics):
+                tf.summary.text("paired_votes", paired, step=0)
         if maps or votes:
             from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib
 
@@ -112,13 +114,32 @@ def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray | None
     return len(pictures)
 
 
+def paired_table(metrics: dict) -> str:
+    """Every ``neighbour_votes_vs_<reference>`` comparison as a markdown table for the Text tab ("" if none)."""
+    lines = []
+    for key, compared in metrics.items():
+        reference = key.removeprefix("neighbour_votes_vs_")
+        if key.startswith("neighbour_votes_vs_") and compared:
+            lines += [f"| `{name}` vs `{reference}` | {c[f'right_where_{reference}_wrong']} | "
+                      f"{c[f'wrong_where_{reference}_right']} | {c['mcnemar_p']:.3g} |" for name, c in compared.items()]
+    header = ["| tensors | right only in the first | right only in the second | exact McNemar p |", "|---|---|---|---|"]
+    return "\n".join(header + lines) if lines else ""
+
+
 def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray, reference: str = "pixels") -> dict:
     """For each tensor other than ``reference``: how many points its neighbours put right where the reference's
-    put them wrong, and the reverse, as ``{"neighbour_votes_vs_<reference>": ...}`` (empty without it)."""
+    put them wrong, the reverse, and the exact McNemar p-value of the two counts, as
+    ``{"neighbour_votes_vs_<reference>": ...}`` (empty without it)."""
     if reference not in votes:
         return {}
+    from tutorial.metrics import mcnemar_p
+
     reference_right = votes[reference] == labels
-    return {f"neighbour_votes_vs_{reference}": {
-        name: {f"right_where_{reference}_wrong": int((right := embedding_votes == labels)[~reference_right].sum()),
-               f"wrong_where_{reference}_right": int((~right)[reference_right].sum())}
-        for name, embedding_votes in votes.items() if name != reference}}
+    compared = {}
+    for name, embedding_votes in votes.items():
+        if name != reference:
+            right = embedding_votes == labels
+            gained, lost = int(right[~reference_right].sum()), int((~right)[reference_right].sum())
+            compared[name] = {f"right_where_{reference}_wrong": gained, f"wrong_where_{reference}_right": lost,
+                              "mcnemar_p": round(mcnemar_p(gained, lost), 6)}
+    return {f"neighbour_votes_vs_{reference}": compared}
