@@ -776,7 +776,9 @@ def main(argv: list[str] | None = None) -> None:
         print(format_table(section) + "\n", flush=True)
         rows += section
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(), "cpu": cpu}
     args.out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
 
