@@ -53,8 +53,8 @@ from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metada
 # ## 4. Distance: Euclidean or cosine
 #
 # Sentence and word vectors are compared by angle, not length: `--metric cosine` makes every neighbour
-# search cosine (the t-SNE's, the vote's, the trust's, trustworthiness's); `metrics.json` says which. The
-# Projector's own views still measure Euclidean distance, unless you tick its cosine box in the Inspector.
+# search cosine (the t-SNE's, the vote's, the trust's, trustworthiness's); `metrics.json` says which. In the
+# Projector, the Inspector lists a point's nearest points by cosine distance unless you pick Euclidean there.
 
 # ## 5. More points than the Projector loads
 #

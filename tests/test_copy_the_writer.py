@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 LESSON = REPO / "mnist_tsne.py"
@@ -52,6 +53,7 @@ def test_the_readme_names_the_functions_to_lift_for_the_writer_and_for_the_pipel
     assert "For the whole pipeline" in readme and "`write_embedding_run`" in readme
 
 
+@pytest.mark.slow  # TensorFlow writes the checkpoint
 def test_the_writer_lifted_alone_runs_without_the_lesson_or_tutorial(tmp_path):
     (tmp_path / "projector_writer.py").write_text(lifted_source(readme_lift_list()))
     script = """

@@ -38,12 +38,23 @@ def test_each_helper_says_what_it_hides(path):
     assert ast.get_docstring(ast.parse(path.read_text())), f"{path.name} has no module docstring"
 
 
-@pytest.mark.parametrize("script", ["mnist_tsne.py", "autoencoder_tsne.py"])
+@pytest.mark.parametrize("script", ["mnist_tsne.py", "autoencoder_tsne.py", "vectors_tsne.py"])
 def test_each_lesson_has_its_numbered_sections_in_order(script):
     headings = [line.removeprefix("# ## ") for line in (REPO / script).read_text().splitlines()
                 if line.startswith("# ## ")]
     numbered = [h.split(".")[0] for h in headings if h[0].isdigit()]
     assert numbered == [str(i) for i in range(1, len(numbered) + 1)] and len(numbered) >= 4, headings
+
+
+def test_lesson_3_loads_nothing_heavy_before_its_files_are_checked_and_reuses_lesson_1s_pipeline():
+    # A bad vectors file is reported in a second: TensorFlow and the rest load only once the files are good.
+    code = ("import sys, vectors_tsne; heavy = ('tensorflow', 'keras', 'sklearn', 'openTSNE', 'matplotlib'); "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+    source = (REPO / "vectors_tsne.py").read_text()
+    assert "from mnist_tsne import write_embedding_run" in source and "def write_projector_logs" not in source
+    assert len(source.splitlines()) <= 200
 
 
 def test_lesson_1_reads_in_one_sitting():
