@@ -155,6 +155,18 @@ def own_vectors_picture(browser, url: str, out: Path) -> None:
         projector.close()
 
 
+def in_the_browser(logdir: Path, out: Path, *pictures) -> None:
+    """TensorBoard serving ``logdir`` and one Chromium, for each of ``pictures(browser, url, out)`` in turn."""
+    server = TensorBoardServer(logdir)
+    try:
+        server.get("/data/plugin/projector/runs")
+        with launch_browser() as browser:
+            for picture in pictures:
+                picture(browser, server.url, out)
+    finally:
+        server.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logdir", type=Path, default=Path("logs"),
@@ -166,13 +178,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="a folder holding only vectors_tsne.py's iris run: make its picture alone")
     args = parser.parse_args(argv)
     if args.own_vectors:
-        server = TensorBoardServer(args.own_vectors)
-        try:
-            server.get("/data/plugin/projector/runs")
-            with launch_browser() as browser:
-                own_vectors_picture(browser, server.url, args.out)
-        finally:
-            server.close()
+        in_the_browser(args.own_vectors, args.out, own_vectors_picture)
         return
     for run in ("mnist", "autoencoder"):
         if not (args.logdir / run / "projector_config.pbtxt").is_file():
@@ -183,14 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     save_small_png(args.logdir / "mnist" / "confusions_pixels.png", args.out / "confusions_pixels.png", 900)
     if args.second_seed:
         two_seeds(args.logdir / "mnist", args.second_seed, args.out)
-    server = TensorBoardServer(args.logdir)
-    try:
-        server.get("/data/plugin/projector/runs")
-        with launch_browser() as browser:
-            projector_pictures(browser, server.url, args.out)
-            time_series_pictures(browser, server.url, args.out)
-    finally:
-        server.close()
+    in_the_browser(args.logdir, args.out, projector_pictures, time_series_pictures)
 
 
 if __name__ == "__main__":

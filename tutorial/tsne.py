@@ -4,8 +4,10 @@
 and prints each stage with its time. Lesson 1 says what the map is for and
 how it is stored; this module holds the algorithm engineering behind it:
 
-- inputs wider than 100 dimensions (pixels) go through PCA to 50 first, as
-  is standard: it removes pixel noise and makes the neighbour search faster;
+- Euclidean inputs wider than 100 dimensions (pixels) go through PCA to 50
+  first, as is standard: it removes pixel noise and makes the neighbour
+  search faster; cosine inputs keep their dimensions (PCA would change
+  their angles);
 - t-SNE's two phases, early exaggeration (neighbours pulled into tight
   clusters) and settling, each stop when the KL divergence (what t-SNE
   minimises) changes by less than a small fraction over 10 iterations, as in
@@ -16,6 +18,8 @@ how it is stored; this module holds the algorithm engineering behind it:
 - the neighbours that t-SNE keeps close come from an exact search of the
   50 components (scikit-learn's brute force, through BLAS), which here is
   faster than openTSNE's approximate default, Annoy (``NEIGHBOUR_SEARCH``);
+  ``prepare_tsne`` makes it once per embedding, for its 2-D and 3-D maps,
+  and ``tsne_maps`` hands it on, so the vote can reuse it;
 - each phase takes the faster of openTSNE's gradient methods for its size;
 - on request, the layout is kept every 10 iterations, as frames of the
   optimisation (the report turns them into an animated GIF and an image
