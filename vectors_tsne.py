@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = sample_rows(n, args.max_points, args.seed, classes.codes if classes else None)
         tensors, metadata, images = sampled(tensors, metadata, images, rows)
         print(f"Sampled {len(rows):,} of the {n:,} points (seed {args.seed}"
-              f"{f', each {args.color_by} keeping its share' if classes else ''}); 'index' gives their rows")
+              f"{f', each {args.color_by} keeping its share' if classes else ''}); metadata column "
+              f"{list(metadata)[-1]!r} gives each one's row in your files")
 
     # 6. The whole pipeline, in a run folder that appears whole or not at all.
     run_info = {"script": "vectors_tsne.py", "args": vars(args)}

@@ -217,3 +217,33 @@ def test_reading_errors_are_data_errors_naming_the_file(tmp_path):
     (tmp_path / "v.tsv").write_text("")
     with pytest.raises(DataError, match=r"v\.tsv holds no vectors"):
         read_vectors(tmp_path / "v.tsv")
+
+
+@pytest.mark.slow  # TensorFlow writes the run
+def test_max_points_end_to_end_keeps_rows_classes_and_their_original_row_numbers(tmp_path):
+    import tensorflow as tf
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from sklearn_example import write_example
+
+    data = write_example("digits", tmp_path / "digits")  # 1,797 digits; its metadata has an 'index' column
+    run = tmp_path / "logs" / "digits"
+    result = subprocess.run([sys.executable, str(REPO / "vectors_tsne.py"), str(data / "vectors.npy"), "--metadata",
+                             str(data / "metadata.tsv"), "--images", str(data / "images.npy"), "--color-by", "digit",
+                             "--max-points", "300", "--no-tsne", "--no-metrics", "--logdir", str(run)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Sampled 300 of the 1,797 points (seed 0, each digit keeping its share); metadata column " \
+           "'row_in_files' gives each one's row in your files" in result.stdout
+    header, *rows = (run / "metadata.tsv").read_text().splitlines()
+    assert header == "digit\tindex\trow_in_files" and len(rows) == 300
+    original = [int(row.split("\t")[2]) for row in rows]
+    vectors, digits = np.load(data / "vectors.npy"), np.array([int(row.split("\t")[0]) for row in rows])
+    stored = tf.train.load_checkpoint(str(run)).get_tensor("vectors")
+    assert np.array_equal(stored, vectors[original]) and original == sorted(set(original))
+    everyone = np.array([int(line.split("\t")[0]) for line in (data / "metadata.tsv").read_text().splitlines()[1:]])
+    assert np.array_equal(digits, everyone[original])
+    shares = np.bincount(everyone, minlength=10) * 300 / len(everyone)
+    assert (np.abs(np.bincount(digits, minlength=10) - shares) < 1).all()  # each digit keeps its share
+    sprite = np.asarray(Image.open(run / "sprite.png"))
+    assert np.array_equal(sprite[:8, :8], np.load(data / "images.npy")[original[0]])
