@@ -60,12 +60,13 @@ from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metada
 #
 # The Projector reads the first 100,000 rows of a tensor and of its metadata, and no more. Past that the
 # script stops and asks for `--max-points N`: N points drawn with the seed, each class keeping its share,
-# and an `index` column giving each point's row in your files.
+# and an `index` column (`row_in_files` if you have an `index`) giving each point's row in your files.
 
 
 def sampled(tensors: dict[str, np.ndarray], metadata: dict[str, list], images: np.ndarray | None,
             rows: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, list], np.ndarray | None]:
-    """The ``rows`` of every tensor, metadata column and image, with ``index``: each point's row in the files."""
+    """The ``rows`` of every tensor, metadata column and image, with ``index`` (``row_in_files`` when the metadata
+    has an ``index`` of its own): each point's row in the files."""
     index_column = "index" if "index" not in metadata else "row_in_files"
     metadata = {name: [values[row] for row in rows] for name, values in metadata.items()}
     return ({name: values[rows] for name, values in tensors.items()}, {**metadata, index_column: rows.tolist()},
