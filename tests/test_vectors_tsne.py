@@ -247,3 +247,14 @@ def test_max_points_end_to_end_keeps_rows_classes_and_their_original_row_numbers
     assert (np.abs(np.bincount(digits, minlength=10) - shares) < 1).all()  # each digit keeps its share
     sprite = np.asarray(Image.open(run / "sprite.png"))
     assert np.array_equal(sprite[:8, :8], np.load(data / "images.npy")[original[0]])
+
+
+def test_the_call_refuses_a_folder_it_did_not_write_and_leaves_it_as_it_was(tmp_path):
+    from mnist_tsne import write_embedding_run
+
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("\\section{Intro}")
+    with pytest.raises(ValueError, match="holds files these scripts did not write"):
+        write_embedding_run(thesis, {"v": RNG.normal(size=(40, 4))}, tsne_dims=())
+    assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"] and not list(tmp_path.glob(".*partial*"))

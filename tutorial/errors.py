@@ -17,8 +17,9 @@ from pathlib import Path
 from tutorial.mnist_data import DataError
 
 
-class UserError(Exception):
-    """A flag the scripts cannot use; the message says why and what to do."""
+class UserError(ValueError):
+    """A flag or folder the scripts cannot use; the message says why and what to do. A ValueError, so that
+    ``write_embedding_run`` called from Python refuses a foreign folder as it refuses bad input."""
 
 
 INTERRUPTED_LINE = "interrupted: the run was not written; any earlier run is unchanged"
