@@ -59,35 +59,39 @@ class Neighbours:
 PRINCIPAL_SPACE = f"its {PCA_DIMENSIONS} principal components"
 
 
+def all_zero_rows(values: np.ndarray) -> np.ndarray:
+    """The row numbers of ``values`` that are all zeros: vectors with no direction, so no cosine distance."""
+    return np.flatnonzero(~np.any(values, axis=1))
+
+
+def _no_direction(zero: np.ndarray) -> str:
+    rows = f"{'rows' if zero.size > 1 else 'row'} {', '.join(map(str, zero[:5]))}{', ...' * (zero.size > 5)}"
+    return f"{zero.size} all-zero vectors ({rows}) have no direction, so no cosine distance; drop them or use " \
+           "metric euclidean"
+
+
 def unit_rows(values: np.ndarray) -> np.ndarray:
     """Each row scaled to length 1: Euclidean distances between them rank pairs as cosine distance does.
     ValueError naming the rows that are all zeros, which have no direction."""
-    norms = np.linalg.norm(values, axis=1, keepdims=True)
-    if (zero := np.flatnonzero(norms[:, 0] == 0)).size:
-        rows = f"{'rows' if zero.size > 1 else 'row'} {', '.join(map(str, zero[:5]))}{', ...' * (zero.size > 5)}"
-        raise ValueError(f"{zero.size} all-zero vectors ({rows}) have no direction, so no cosine distance; drop "
-                         "them or use metric euclidean")
-    return values / norms
+    if (zero := all_zero_rows(values)).size:
+        raise ValueError(_no_direction(zero))
+    return values / np.linalg.norm(values, axis=1, keepdims=True)
 
 
 def check_metric(embeddings: dict[str, np.ndarray], metric: str) -> None:
     """ValueError unless ``metric`` is one of ``METRICS`` and, for cosine, no vector is all zeros."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    if metric == "cosine":
-        for name, values in embeddings.items():
-            try:
-                unit_rows(np.asarray(values[:, :]))
-            except ValueError as err:
-                raise ValueError(f"embedding {name!r}: {err}") from None
+    for name, values in embeddings.items() if metric == "cosine" else ():
+        if (zero := all_zero_rows(np.asarray(values))).size:
+            raise ValueError(f"embedding {name!r}: {_no_direction(zero)}")
 
 
 def exact_search(x: np.ndarray, k: int, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` nearest other rows of ``x`` [N, D] and their distances in ``metric``, exact."""
     from sklearn.neighbors import NearestNeighbors
 
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    check_metric({}, metric)
     x = np.asarray(x, dtype=np.float32)
     if metric == "cosine":
         x = unit_rows(x)
