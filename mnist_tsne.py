@@ -324,8 +324,10 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
     check_metric(embeddings, metric)
     if metadata:
         metadata_lines(metadata, n)
-    if images is not None and len(make_sprite(images[:1])) and len(images) != n:
-        raise ValueError(f"{len(images)} images for {n} points")
+    if images is not None:
+        make_sprite(images[:1])  # their shape and dtype, before minutes of t-SNE
+        if len(images) != n:
+            raise ValueError(f"{len(images)} images for {n} points")
     colouring = f", coloured by {color_by.removesuffix('_name')}" if color_by else ""
     label_by = color_by or next(iter(metadata), "label")
 
