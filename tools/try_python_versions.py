@@ -2,12 +2,15 @@
 
     python tools/try_python_versions.py 3.10 3.13 --data-dir ../shared/data/mnist-t10k
     python tools/try_python_versions.py 3.10 --lowest     # the lowest versions requirements.txt allows
+    python tools/try_python_versions.py 3.11 --lowest --tests tests/test_browser.py tests/test_own_vectors_served.py
 
 For each version it makes a new venv (with pyenv's interpreter, or
 ``pythonX.Y`` on PATH), runs ``pip install -r requirements.txt`` (or, with
 ``--lowest``, uv's ``--resolution lowest-direct``), then ``mnist_tsne.py`` and
 a short ``autoencoder_tsne.py``, then asks a real TensorBoard from that venv
-what its Projector serves. It prints one line per step and a summary table;
+what its Projector serves; ``--tests`` then runs those test files in the venv
+(pytest, playwright and hypothesis added at their newest; the browser tests
+need Chromium). It prints one line per step and a summary table;
 the exit status is 1 if any step failed. It downloads TensorFlow (~600 MB)
 per venv and takes minutes per version, so it is not part of ``.ci/run``.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -106,6 +110,14 @@ def try_version(version: str, work: Path, args: argparse.Namespace) -> dict:
     row["served"] = json.loads(out.splitlines()[-1]) if ok else None
     if ok:
         print(f"  served: {row['served']}", flush=True)
+    if args.tests:
+        tools = [python, "-m", "pip", "install", "-q", "pytest", "pytest-xdist", "hypothesis", "playwright"]
+        ok = step("test tools", tools, work / f"{version}-test-tools.log")[0]
+        row["tests"], row["tests_seconds"], out = step(
+            "tests", [python, "-m", "pytest", "-p", "no:cacheprovider", *map(str, args.tests)],
+            work / f"{version}-tests.log", cwd=REPO, env={**os.environ, "REQUIRE_BROWSER": "1"}) if ok else (
+            False, 0.0, "")
+        print(f"  tests: {out.strip().splitlines()[-1] if out.strip() else 'not run'}", flush=True)
     return row
 
 
@@ -124,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-images", type=int, default=2000, help="digits per run (default: %(default)s)")
     parser.add_argument("--lowest", action="store_true",
                         help="install the lowest versions requirements.txt allows (needs uv: pip install uv)")
+    parser.add_argument("--tests", type=Path, nargs="+", default=[],
+                        help="test files to run in each venv after the scripts (e.g. tests/test_browser.py)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "try_python_versions",
                         help="where the venvs, runs and logs go (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -132,11 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = [try_version(version, args.work.resolve(), args) for version in args.versions]
 
-    print("\n| Python | install | mnist_tsne.py | autoencoder_tsne.py | TensorBoard serves |")
-    print("|---|---|---|---|---|")
+    print("\n| Python | install | mnist_tsne.py | autoencoder_tsne.py | TensorBoard serves | tests |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['python']} | {mark(row, 'install')} | {mark(row, 'mnist_tsne', 'mnist_tsne_seconds')} | "
-              f"{mark(row, 'autoencoder_tsne', 'autoencoder_seconds')} | {mark(row, 'served')} |")
+              f"{mark(row, 'autoencoder_tsne', 'autoencoder_seconds')} | {mark(row, 'served')} | "
+              f"{mark(row, 'tests', 'tests_seconds')} |")
     (args.work / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
     failed = [row["python"] for row in rows
               if not all(row.get(k) for k in ("install", "mnist_tsne", "autoencoder_tsne", "served"))]

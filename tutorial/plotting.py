@@ -189,3 +189,30 @@ def with_row_names(grid: np.ndarray, names: Sequence[str], width: int = 64) -> n
     for row, name in enumerate(names):
         draw.text((3, row * row_height + row_height // 2), name, fill=255, anchor="lm")
     return np.concatenate([np.asarray(margin, np.float32)[..., None] / 255, grid.astype(np.float32)], axis=1)
+
+
+def plot_loss_curves(folder, tag: str = "epoch_loss") -> bytes:
+    """Each model's loss per epoch, training and validation, as PNG bytes: read from the event files Keras'
+    TensorBoard callback wrote under ``folder/<model>/{train,validation}`` (what the Time Series tab draws)."""
+    from pathlib import Path
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    figure = Figure(figsize=(7, 4), dpi=100)
+    ax = figure.subplots()
+    for model in sorted(path for path in Path(folder).iterdir() if path.is_dir()):
+        for part, style in (("train", "-"), ("validation", "--")):
+            accumulator = EventAccumulator(str(model / part), size_guidance={"tensors": 0})
+            accumulator.Reload()
+            if tag in accumulator.Tags()["tensors"]:
+                events = accumulator.Tensors(tag)
+                losses = [float(make_ndarray(event.tensor_proto)) for event in events]
+                ax.plot([event.step + 1 for event in events], losses, style, label=f"{model.name} {part}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(tag.removeprefix("epoch_"))
+    ax.legend()
+    ax.set_title("Loss per epoch (binary cross-entropy)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()

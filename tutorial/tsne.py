@@ -136,7 +136,7 @@ def prepare_tsne(values: np.ndarray, perplexity: float = 30.0, seed: int = 0, me
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
              name: str = "embedding", method: str | None = None, frames: list | None = None,
              neighbors: str = NEIGHBOUR_SEARCH, metric: str = "euclidean",
-             prepared: TsneInput | None = None) -> np.ndarray:
+             prepared: TsneInput | None = None, initialization: str = "pca") -> np.ndarray:
     """t-SNE of ``values`` [N, D] to [N, dims] float32, printing each stage and its time.
 
     Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
@@ -145,7 +145,8 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     when the map has converged; ``neighbors`` is openTSNE's neighbour search
     ("exact", "annoy", "pynndescent"); ``metric`` is "euclidean" or "cosine".
     ``prepared`` (``prepare_tsne`` of these values, perplexity, seed and metric)
-    saves its exact search. The same seed gives the same map. A ``frames``
+    saves its exact search. ``initialization`` is the start: "pca" (the
+    leading components, so runs differ little) or "random". The same seed gives the same map. A ``frames``
     list receives (iteration, exaggerated, layout) from the start and every 10
     iterations after.
     """
@@ -165,13 +166,13 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}{', cosine' if metric == 'cosine' else ''}) to "
           f"{dims}-D, perplexity {perplexity:g} ...", flush=True)
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors,
-                metric=metric)
+                metric=metric, initialization=initialization)
     affinities = None
     if prepared is not None:  # the exact search made once, handed to openTSNE's affinities as TSNE makes them
         found = prepared.neighbours
         affinities = MultiscaleMixture(perplexities=perplexity, n_jobs=-1, random_state=seed,
                                        knn_index=PrecomputedNeighbors(found.indices, found.distances))
-    # Each point's nearest neighbours, their affinities, and a PCA start.
+    # Each point's nearest neighbours, their affinities, and a start (PCA's, unless asked otherwise).
     embedding = tsne.prepare_initial(x, affinities=affinities)
     print(f"  neighbours and affinities: {time.perf_counter() - start:.1f} s", flush=True)
     done = 0

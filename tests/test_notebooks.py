@@ -1,0 +1,102 @@
+"""The lessons as notebooks: made from the lessons (not edited by hand), small, with outputs, and they run.
+
+The committed notebooks must equal what ``tools/make_notebooks.py`` makes from the lessons now (outputs
+aside), so a lesson whose sections changed fails here until its notebook is made again. Each notebook is run
+in a real Jupyter kernel (nbclient) on small drawn digits, its parameters cell set as papermill would; its last
+cell starts TensorBoard through the repository's launcher, which is asked what it serves and then stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REPO, write_mnist_dir
+
+sys.path.insert(0, str(REPO / "tools"))
+nbformat = pytest.importorskip("nbformat")
+
+import make_notebooks  # noqa: E402
+
+LESSONS = list(make_notebooks.LESSONS)
+COMMITTED = {lesson: REPO / "notebooks" / plan["notebook"] for lesson, plan in make_notebooks.LESSONS.items()}
+
+
+def cells(notebook) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
+    committed = nbformat.read(COMMITTED[lesson], as_version=4)
+    made = make_notebooks.notebook_of(lesson)
+    assert cells(committed) == cells(made), f"run: python tools/make_notebooks.py --execute {lesson}"
+    # The markdown is the lesson's own words: its docstring's first line and every section heading.
+    headings = [source.splitlines()[0] for kind, source in cells(made) if kind == "markdown"]
+    text = (REPO / lesson).read_text()
+    assert headings[0] == "# " + text.split('"""')[1].splitlines()[0]
+    assert [h.removeprefix("## ") for h in headings[1:-1]] == [
+        line.removeprefix("# ## ") for line in text.splitlines() if line.startswith("# ## ")]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
+    path = COMMITTED[lesson]
+    assert path.stat().st_size < 2_000_000
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)  # raises on anything nbformat's schema does not accept
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    assert any("image/png" in output.get("data", {}) for output in outputs)
+    # The measures table, as the run prints it (kNN accuracy and trustworthiness of every tensor).
+    assert any("kNN accuracy" in output.get("data", {}).get("text/markdown", "") for output in outputs)
+    # No tensor or sprite dumped: every output is a picture, a table or a few lines of text.
+    assert all(len(json.dumps(output)) < 600_000 for output in outputs)
+
+
+def parameters(lesson: str, data: Path, logs: Path, example: Path) -> str:
+    """Small, fast values for the parameters cell of ``lesson``."""
+    return {
+        "mnist_tsne.py": f'DATA_DIR = "{data}"\nNUM_IMAGES = 150\nLOGS = "{logs}"',
+        "autoencoder_tsne.py": f'DATA_DIR = "{data}"\nDATASET = "mnist"\nNUM_IMAGES = 150\nEPOCHS = 1\nSEED = 0\n'
+                               f'LOGS = "{logs}"',
+        "vectors_tsne.py": f'EXAMPLE = "{example}"\nLOGS = "{logs}"',
+    }[lesson]
+
+
+def stop_tensorboards_serving(logs: Path) -> list[dict]:
+    """Stop the TensorBoard processes the notebook started for ``logs``; what each served."""
+    from tensorboard import manager
+
+    served = []
+    for info in manager.get_all():
+        if Path(info.logdir).resolve() == logs.resolve():
+            with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/plugin/projector/runs", timeout=60) as r:
+                served.append({"port": info.port, "runs": json.loads(r.read())})
+            os.kill(info.pid, signal.SIGTERM)
+    return served
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_notebook_runs_in_a_jupyter_kernel(lesson, tmp_path):
+    pytest.importorskip("nbclient")
+    data = write_mnist_dir(tmp_path / "data", n_test=150, n_train=300)
+    logs = tmp_path / "logs"
+    notebook = make_notebooks.notebook_of(lesson)
+    [cell] = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    cell.source = parameters(lesson, data, logs, tmp_path / "example")
+    try:
+        make_notebooks.execute(notebook, timeout=600)  # raises CellExecutionError on the first failing cell
+    finally:
+        served = stop_tensorboards_serving(logs)
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    assert any("image/png" in output.get("data", {}) for output in outputs)
+    # The runs the notebook wrote are the Projector's, and the inline TensorBoard served them.
+    runs = sorted(path.parent.relative_to(logs).as_posix() for path in logs.rglob("projector_config.pbtxt"))
+    assert runs and served and sorted(served[0]["runs"]) == runs
