@@ -209,8 +209,8 @@ def perplexity_picture(run: Path, out: Path) -> None:
         knn = round(knn_accuracy(coords, classes.codes), 4)
         trust = round(trustworthiness(pixels, coords, seed=0)[0], 4)
         panels.append({"perplexity": perplexity, "start": start, "map_knn_accuracy": knn, "trustworthiness": trust})
-        title = (f"perplexity {perplexity}, {'PCA' if start == 'pca' else 'random'} start, seed 0\n"
-                 f"map kNN {knn:.3f}, trustworthiness {trust:.3f}")
+        title = (f"{len(pixels):,} MNIST test digits: perplexity {perplexity}, {'PCA' if start == 'pca' else 'random'}"
+                 f" start, seed 0\nmap kNN {knn:.3f}, trustworthiness {trust:.3f}")
         png = plot_tsne_map(coords, classes.codes, None, classes.names, title=title, colours=classes.colours)
         pictures.append(Image.open(io.BytesIO(png)).convert("RGB"))
     width, height = max(p.width for p in pictures), max(p.height for p in pictures)

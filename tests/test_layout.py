@@ -73,6 +73,6 @@ def test_lesson_2_reads_in_one_sitting_and_reuses_lesson_1s_writer():
 
 def test_the_readme_is_short_and_its_reference_pages_exist():
     readme = (REPO / "README.md").read_text()
-    assert len(readme.splitlines()) <= 220
+    assert len(readme.splitlines()) <= 250  # each figure with the file behind it
     for page in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (REPO / page).is_file(), page
