@@ -202,6 +202,8 @@ for name, autoencoder in autoencoders.items():
     rebuilt[name] = autoencoder.predict(pixels, batch_size=1024, verbose=0)
 display(Image(plot_loss_curves(training_logs)))''',
             5: '''\
+import io
+
 import numpy as np
 from PIL import Image as Picture
 
@@ -210,12 +212,15 @@ from tutorial.plotting import with_row_names
 
 grid = with_row_names(reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values())),
                       ["originals", "PCA", "dense", "conv"])
-display(Picture.fromarray((grid[..., 0] * 255).astype(np.uint8)).resize((grid.shape[1] * 2, grid.shape[0] * 2)))''',
+png = io.BytesIO()
+Picture.fromarray((grid[..., 0] * 255).astype(np.uint8)).save(png, "PNG")
+display(Image(png.getvalue(), width=grid.shape[1] * 2))''',
             6: '''\
 from IPython.display import Markdown
 
 from autoencoder_tsne import results_table
 from mnist_tsne import write_embedding_run
+from tutorial.metrics import metrics_table
 from tutorial.report import paired_table
 
 for name, reconstruction in rebuilt.items():
@@ -226,6 +231,7 @@ metrics = write_embedding_run(
     color_by="class_name", invert_images=True, seed=SEED, compare_with=("pixels", "pca_code"),
     extra_metrics={"fit_and_scored": digits.report(), "models": models}, points=data.points(len(images), "test"))
 print(f"Scored on {digits.scored_on}:\\n{results_table(metrics)}")
+display(Markdown(metrics_table(metrics["embeddings"])))
 display(Markdown(paired_table(metrics)))
 display(Image(filename=run / "tsne_map_conv_code.png"))''',
             7: '''\
