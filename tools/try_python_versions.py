@@ -117,7 +117,8 @@ def try_version(version: str, work: Path, args: argparse.Namespace) -> dict:
             "tests", [python, "-m", "pytest", "-p", "no:cacheprovider", *map(str, args.tests)],
             work / f"{version}-tests.log", cwd=REPO, env={**os.environ, "REQUIRE_BROWSER": "1"}) if ok else (
             False, 0.0, "")
-        print(f"  tests: {out.strip().splitlines()[-1] if out.strip() else 'not run'}", flush=True)
+        row["test_files"], row["tests_summary"] = [str(path) for path in args.tests], out.strip() or "not run"
+        print(f"  tests: {row['tests_summary']}", flush=True)
     return row
 
 
