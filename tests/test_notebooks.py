@@ -3,16 +3,13 @@
 The committed notebooks must equal what ``tools/make_notebooks.py`` makes from the lessons now (outputs
 aside), so a lesson whose sections changed fails here until its notebook is made again. Each notebook is run
 in a real Jupyter kernel (nbclient) on small drawn digits, its parameters cell set as papermill would; its last
-cell starts TensorBoard through the repository's launcher, which is asked what it serves and then stopped.
+cell starts TensorBoard through the repository's launcher, which is asked what it serves (it stops with the kernel).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -69,17 +66,14 @@ def parameters(lesson: str, data: Path, logs: Path, example: Path) -> str:
     }[lesson]
 
 
-def stop_tensorboards_serving(logs: Path) -> list[dict]:
-    """Stop the TensorBoard processes the notebook started for ``logs``; what each served."""
-    from tensorboard import manager
-
-    served = []
-    for info in manager.get_all():
-        if Path(info.logdir).resolve() == logs.resolve():
-            with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/plugin/projector/runs", timeout=60) as r:
-                served.append({"port": info.port, "runs": json.loads(r.read())})
-            os.kill(info.pid, signal.SIGTERM)
-    return served
+# Run in the kernel after the notebook's last cell, while the TensorBoard it started is alive (it ends
+# with the kernel): which runs that TensorBoard's Projector serves.
+ASK_TENSORBOARD = """\
+import json, urllib.request
+from tensorboard import manager
+[info] = [info for info in manager.get_all() if info.logdir == LOGS]
+with urllib.request.urlopen(f"http://127.0.0.1:{info.port}/data/plugin/projector/runs", timeout=60) as answer:
+    print("SERVED " + json.dumps(json.loads(answer.read())))"""
 
 
 @pytest.mark.slow
@@ -91,12 +85,12 @@ def test_each_notebook_runs_in_a_jupyter_kernel(lesson, tmp_path):
     notebook = make_notebooks.notebook_of(lesson)
     [cell] = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     cell.source = parameters(lesson, data, logs, tmp_path / "example")
-    try:
-        make_notebooks.execute(notebook, timeout=600)  # raises CellExecutionError on the first failing cell
-    finally:
-        served = stop_tensorboards_serving(logs)
+    notebook.cells.append(nbformat.v4.new_code_cell(ASK_TENSORBOARD))
+    make_notebooks.execute(notebook, timeout=600)  # raises CellExecutionError on the first failing cell
     outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
     assert any("image/png" in output.get("data", {}) for output in outputs)
     # The runs the notebook wrote are the Projector's, and the inline TensorBoard served them.
     runs = sorted(path.parent.relative_to(logs).as_posix() for path in logs.rglob("projector_config.pbtxt"))
-    assert runs and served and sorted(served[0]["runs"]) == runs
+    [answer] = [line for output in notebook.cells[-1].outputs for line in output.get("text", "").splitlines()
+                if line.startswith("SERVED ")]
+    assert runs and sorted(json.loads(answer.removeprefix("SERVED "))) == runs

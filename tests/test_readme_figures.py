@@ -22,7 +22,8 @@ NOT_MEASURED = {
     "0.0001": "early stopping's min_delta, a setting",
     "3.10": "a Python version", "3.13": "a Python version",
     "2.21": "TensorFlow's version", "0.26.0": "Embedding Atlas's version", "3.0": "MNIST's licence, CC BY-SA 3.0",
-    "95": "the confidence level of an interval", "0.05": "the significance level the prose uses", "0.001": "a p-value bound the prose states",
+    "95": "the confidence level of an interval", "0.05": "the significance level the prose uses",
+    "0.001": "a p-value bound the prose states",
     "0.851": "Fashion-MNIST's benchmark page's published 5-NN figure, quoted to say which ours matches",
 }
 NUMBER = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?"
