@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,12 @@ def cells(notebook) -> list[tuple[str, str]]:
 def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
     committed = nbformat.read(COMMITTED[lesson], as_version=4)
     made = make_notebooks.notebook_of(lesson)
+    # ... and from the lesson and the modules its steps call as they are now (their outputs would be stale).
     assert cells(committed) == cells(made), f"run: python tools/make_notebooks.py --execute {lesson}"
+    assert committed.metadata["made_from"] == made.metadata["made_from"], (
+        f"a file the notebook runs changed; run: python tools/make_notebooks.py --execute {lesson}")
+    assert {"mnist_tsne.py", "tutorial/mnist_data.py" if lesson != "vectors_tsne.py" else "tutorial/vector_files.py",
+            lesson} <= set(made.metadata["made_from"])
     # The markdown is the lesson's own words: its docstring's first line and every section heading.
     headings = [source.splitlines()[0] for kind, source in cells(made) if kind == "markdown"]
     text = (REPO / lesson).read_text()
@@ -45,8 +51,10 @@ def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
 def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
     path = COMMITTED[lesson]
     assert path.stat().st_size < 2_000_000
-    notebook = nbformat.read(path, as_version=4)
-    nbformat.validate(notebook)  # raises on anything nbformat's schema does not accept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning from nbformat's validator (missing cell ids, ...) fails too
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)  # raises on anything nbformat's schema does not accept
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
     assert any("image/png" in output.get("data", {}) for output in outputs)

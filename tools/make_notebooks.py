@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import re
 import sys
 from pathlib import Path
@@ -311,6 +312,35 @@ def lesson_text(path: Path) -> tuple[str, dict[int, str]]:
     return intro, sections
 
 
+def made_from(lesson: str) -> dict[str, str]:
+    """The files a lesson's notebook is made from, each with a hash of its text: the lesson, and every module of
+    this repository its steps import, and those modules' own imports of this repository, all the way down. Any
+    change to one of them means the notebook must be made again."""
+    steps = "\n".join(LESSONS[lesson]["steps"].values())
+    shell = re.findall(r"^!.*?(?<!\\)$", steps, flags=re.M | re.S)  # "!python tools/x.py ...": not Python
+    scripts = [name.removesuffix(".py").replace("/", ".") for line in shell for name in re.findall(r"\S+\.py", line)]
+    code = re.sub(r"^!.*?(?<!\\)$", "", steps, flags=re.M | re.S)
+    pending, found = [lesson.removesuffix(".py"), *scripts, *imported_here(code)], {}
+    while pending:
+        path = Path(*pending.pop().split(".")).with_suffix(".py")
+        if path.as_posix() not in found and (REPO / path).is_file():
+            text = (REPO / path).read_bytes()
+            found[path.as_posix()] = hashlib.sha256(text).hexdigest()[:16]
+            pending += imported_here(text.decode())
+    return dict(sorted(found.items()))
+
+
+def imported_here(code: str) -> list[str]:
+    """The modules ``code`` imports, by dotted name (``tutorial.tsne``, ``mnist_tsne``, ``numpy``, ...)."""
+    names = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+    return names
+
+
 def notebook_of(lesson: str) -> nbformat.NotebookNode:
     """The lesson's notebook, cells only: docstring, Colab and parameters, each section and its step, TensorBoard."""
     plan = LESSONS[lesson]
@@ -328,7 +358,7 @@ def notebook_of(lesson: str) -> nbformat.NotebookNode:
               new_markdown_cell(WHAT_TO_CLICK.format(logs=logs, bookmarks=plan["bookmarks"]))]
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}})
+        "language_info": {"name": "python"}, "made_from": made_from(lesson)})
     for i, cell in enumerate(notebook.cells):  # ids that stay the same from one making to the next
         cell["id"] = f"{Path(plan['notebook']).stem}-{i}"
     return notebook
