@@ -360,7 +360,7 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
                              else images, bookmarks=bookmarks, description=description)
         return write_report(run_dir, tensors, classes, images, neighbours=neighbours, seed=seed, frames=frames,
                             votes={name: vote for name, vote in votes.items() if vote is not None}, ink=invert_images,
-                            perplexity=perplexity, extra_metrics=extra_metrics, points=points or f"{n:,} points",
+                            perplexity=perplexity, extra_metrics=extra_metrics, points=points,
                             compare_with=compare_with or [*embeddings][:1])
 
 

@@ -317,9 +317,10 @@ def made_from(lesson: str) -> dict[str, str]:
     this repository its steps import, and those modules' own imports of this repository, all the way down. Any
     change to one of them means the notebook must be made again."""
     steps = "\n".join(LESSONS[lesson]["steps"].values())
-    shell = re.findall(r"^!.*?(?<!\\)$", steps, flags=re.M | re.S)  # "!python tools/x.py ...": not Python
-    scripts = [name.removesuffix(".py").replace("/", ".") for line in shell for name in re.findall(r"\S+\.py", line)]
-    code = re.sub(r"^!.*?(?<!\\)$", "", steps, flags=re.M | re.S)
+    shell_line = re.compile(r"^!.*?(?<!\\)$", flags=re.M | re.S)  # "!python tools/x.py ...": not Python
+    scripts = [name.removesuffix(".py").replace("/", ".") for line in shell_line.findall(steps)
+               for name in re.findall(r"\S+\.py", line)]
+    code = shell_line.sub("", steps)
     pending, found = [lesson.removesuffix(".py"), *scripts, *imported_here(code)], {}
     while pending:
         path = Path(*pending.pop().split(".")).with_suffix(".py")
