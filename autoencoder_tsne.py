@@ -34,7 +34,10 @@ import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++
 
 # isort: split
 import argparse
+import shutil
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -44,11 +47,12 @@ from keras import layers
 from sklearn.decomposition import PCA
 
 from mnist_tsne import pixel_vectors, write_embedding_run
-from tutorial.errors import UserError, run_main
-from tutorial.flags import ArgumentParser, add_common_args, positive_int
-from tutorial.mnist_data import fit_and_shown_digits, load_dataset, metadata_columns
-from tutorial.plotting import with_row_names
-from tutorial.run_folder import staged_run
+from tutorial.errors import InputError, run_main
+from tutorial.flags import ArgumentParser, add_data_args, add_map_args, positive_int
+from tutorial.mnist_data import CLASS_NAMES, SPLITS, fit_and_shown_digits, load_dataset, metadata_columns
+from tutorial.notebook import show
+from tutorial.pipeline import RunSettings
+from tutorial.plotting import plot_loss_curves, with_row_names
 from tutorial.training import most_epochs
 
 MODEL_NAMES = {"dense_code": "dense_autoencoder.keras", "conv_code": "conv_autoencoder.keras"}
@@ -70,7 +74,7 @@ def training_split(fit_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.nd
     order = np.random.default_rng(seed).permutation(len(fit_pixels))
     n_val = max(1, int(len(fit_pixels) * VALIDATION_FRACTION))
     if len(fit_pixels) - n_val < 1:
-        raise UserError(f"{len(fit_pixels)} digits are too few to fit models on; use more data")
+        raise InputError(f"{len(fit_pixels)} digits are too few to fit models on; use more data")
     return fit_pixels[order[n_val:]], fit_pixels[order[:n_val]]
 
 
@@ -199,13 +203,32 @@ def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
     return encoder_of(autoencoder).predict(pixels, batch_size=1024, verbose=0)
 
 
+def models_and_curves(autoencoders: dict[str, keras.Model], training_logs: Path, grid: np.ndarray,
+                      rebuilt: list[str]) -> Callable[[Path], None]:
+    """What lesson 2 adds to its run folder before it is put in place: each model (``--load-model`` reads
+    it), the loss curves in ``training/``, and the reconstruction ``grid`` (rows: originals, ``rebuilt``)."""
+    def write(run_dir: Path) -> None:
+        for name, autoencoder in autoencoders.items():
+            autoencoder.save(run_dir / MODEL_NAMES[name])
+        if any(training_logs.iterdir()):
+            shutil.copytree(training_logs, run_dir / "training")
+        writer = tf.summary.create_file_writer(str(run_dir))
+        with writer.as_default():
+            tf.summary.image("reconstructions", grid[None], step=0,
+                             description="Rows: originals, then " + ", ".join(rebuilt) + " (reconstructed).")
+        writer.close()
+
+    return write
+
+
 # ## 7. The command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(description="Compare PCA, a dense and a convolutional autoencoder's codes of MNIST in "
                                         "the Projector, on digits none of them was fitted on.")
-    add_common_args(parser, default_logdir="logs/autoencoder")
+    add_data_args(parser, default_logdir="logs/autoencoder", datasets=sorted(CLASS_NAMES), splits=SPLITS)
+    add_map_args(parser)
     parser.add_argument("--code-size", type=positive_int, default=64,
                         help="numbers in each code, PCA's included (default: %(default)s)")
     parser.add_argument("--hidden", type=positive_int, default=256,
@@ -223,15 +246,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def load_autoencoder(path: Path) -> tuple[str, keras.Model]:
     """A saved autoencoder and the tensor its code becomes (``dense_code`` or ``conv_code``), or one clear error."""
     if not path.is_file():
-        raise UserError(f"--load-model {path} does not exist; train one first (a run saves "
+        raise InputError(f"--load-model {path} does not exist; train one first (a run saves "
                         f"{' and '.join(MODEL_NAMES.values())})")
     try:
         model = keras.saving.load_model(path, compile=False)  # for encoding only: no optimizer state
     except Exception as err:  # Keras raises many kinds for a file that is not a model
         reason = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
-        raise UserError(f"--load-model {path} is not a Keras model ({reason})") from None
+        raise InputError(f"--load-model {path} is not a Keras model ({reason})") from None
     if tuple(model.input_shape) != (None, 784) or "code" not in [layer.name for layer in model.layers]:
-        raise UserError(f"--load-model {path} takes input {model.input_shape} and must be an autoencoder from "
+        raise InputError(f"--load-model {path} takes input {model.input_shape} and must be an autoencoder from "
                         "this script (input (None, 784), a layer named 'code')")
     is_conv = any(isinstance(layer, layers.Conv2D) for layer in model.layers)
     return ("conv_code" if is_conv else "dense_code"), model
@@ -243,64 +266,77 @@ def main(argv: list[str] | None = None) -> None:
     # Same seed, same machine, same numbers: deterministic kernels cost little here.
     tf.config.experimental.enable_op_determinism()
 
+    # %% 1
     data = load_dataset(args.dataset, args.data_dir)
     digits = fit_and_shown_digits(data, args.split, args.num_images)
     images, labels, index, splits = digits.shown
     pixels = pixel_vectors(images)
     print(f"Loaded {len(images):,} {data.noun} to show ({args.split} split) from {data.source}")
     print(f"The models are fitted on {digits.fitted_on}.\nShown and scored: {digits.scored_on}.")
+    train_pixels, val_pixels = training_split(pixel_vectors(digits.fit_images), args.seed)
+
+    # %% 2
+    # The baseline: PCA's code and its reconstruction.
+    start = time.perf_counter()
+    pca = fit_pca(train_pixels, args.code_size)
+    models = {"pca_code": {"fit_seconds": round(time.perf_counter() - start, 1)}}
+    codes = {"pca_code": pca.transform(pixels)}
+    rebuilt = {"pca_code": pca.inverse_transform(codes["pca_code"])}
+    print(f"{args.code_size} components hold {pca.explained_variance_ratio_.sum():.1%} of the training pixels' "
+          f"variance ({models['pca_code']['fit_seconds']} s)")
+
+    # %% 3
+    # Both autoencoders, or the saved ones --load-model names.
     loaded = dict(load_autoencoder(path) for path in args.load_model or [])
     if len(loaded) < len(args.load_model or []):
-        raise UserError("--load-model got two models of one kind; give at most one dense and one convolutional")
-    fit_pixels = pixel_vectors(digits.fit_images)
-    train_pixels, val_pixels = training_split(fit_pixels, args.seed)
+        raise InputError("--load-model got two models of one kind; give at most one dense and one convolutional")
+    autoencoders = loaded or {"dense_code": build_dense_autoencoder(args.code_size, args.hidden),
+                              "conv_code": build_conv_autoencoder(args.code_size)}
+    for name, autoencoder in autoencoders.items():
+        print(f"{name}: {autoencoder.name}, {autoencoder.count_params():,} weights")
 
-    run_info = {"script": "autoencoder_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
-                "args": vars(args)}
-    with staged_run(args.logdir, run_info) as run_dir:
-        # 2. The baseline: PCA's code and its reconstruction.
-        start = time.perf_counter()
-        pca = fit_pca(train_pixels, args.code_size)
-        models = {"pca_code": {"fit_seconds": round(time.perf_counter() - start, 1)}}
-        codes = {"pca_code": pca.transform(pixels)}
-        rebuilt = {"pca_code": pca.inverse_transform(codes["pca_code"])}
+    # %% 4
+    # The loss curves are written to a scratch folder while the models train, and go into the run with it.
+    training_logs = Path(tempfile.mkdtemp(prefix="autoencoder-training-"))
+    for name, autoencoder in autoencoders.items():
+        if name in loaded:
+            print(f"Loaded {autoencoder.name} for {name}; not training.")
+        models[name] = {} if name in loaded else train(
+            autoencoder, train_pixels, val_pixels, batch_size=args.batch_size,
+            epochs=args.epochs or most_epochs(len(train_pixels), args.batch_size),
+            log_dir=training_logs / name.removesuffix("_code"))
+        codes[name] = encode(autoencoder, pixels)
+        rebuilt[name] = autoencoder.predict(pixels, batch_size=1024, verbose=0)
+    for name, reconstruction in rebuilt.items():
+        models[name]["shown_mse"] = round(float(np.mean((reconstruction - pixels) ** 2)), 5)
+    if not loaded:
+        show(lambda: plot_loss_curves(training_logs))
 
-        # 3-4. Build and train both autoencoders, or load saved ones; each gives a code and a reconstruction.
-        autoencoders = loaded or {"dense_code": build_dense_autoencoder(args.code_size, args.hidden),
-                                  "conv_code": build_conv_autoencoder(args.code_size)}
-        for name, autoencoder in autoencoders.items():
-            if name in loaded:
-                print(f"Loaded {autoencoder.name} for {name}; not training.")
-            models[name] = {} if name in loaded else train(
-                autoencoder, train_pixels, val_pixels, batch_size=args.batch_size,
-                epochs=args.epochs or most_epochs(len(train_pixels), args.batch_size),
-                log_dir=run_dir / "training" / name.removesuffix("_code"))
-            autoencoder.save(run_dir / MODEL_NAMES[name])
-            codes[name] = encode(autoencoder, pixels)
-            rebuilt[name] = autoencoder.predict(pixels, batch_size=1024, verbose=0)
-        for name, reconstruction in rebuilt.items():
-            models[name]["shown_mse"] = round(float(np.mean((reconstruction - pixels) ** 2)), 5)
+    # %% 5
+    # 16 shown digits above PCA's and each model's reconstruction, each row named.
+    grid = reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values()))
+    grid = with_row_names(grid, ["originals", *(name.removesuffix("_code").replace("pca", "PCA") for name in rebuilt)])
+    show(grid)
 
-        # 5. What each code keeps: 16 shown digits above PCA's and each model's reconstruction.
-        writer = tf.summary.create_file_writer(str(run_dir))
-        with writer.as_default():
-            grid = reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values()))
-            row_names = ["originals", *(name.removesuffix("_code").replace("pca", "PCA") for name in rebuilt)]
-            tf.summary.image("reconstructions", with_row_names(grid, row_names)[None], step=0,
-                             description="Rows: originals, then " + ", ".join(rebuilt) + " (reconstructed).")
-        writer.close()
+    # %% 6
+    # The pixels and the three codes of the same digits, in one Projector run, with the models beside them.
+    settings = RunSettings(
+        tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
+        evaluate=args.metrics, points=data.points(len(images), args.split),
+        description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} {data.noun} "
+                    f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
+        compare_with=("pixels", "pca_code"), extra_metrics={"fit_and_scored": digits.report(), "models": models},
+        run_info={"script": "autoencoder_tsne.py", "data": data.source, "split": args.split,
+                  "num_images": len(images), "args": vars(args)},
+        also_write=(models_and_curves(autoencoders, training_logs, grid, list(rebuilt)),))
+    metrics = write_embedding_run(args.logdir, {"pixels": pixels, **codes},
+                                  metadata_columns(labels, data.class_names, index, splits), images,
+                                  color_by="class_name", invert_images=True, settings=settings)
+    shutil.rmtree(training_logs, ignore_errors=True)
+    for name in codes if args.tsne else ():
+        show(Path(args.logdir) / f"tsne_map_{name}.png")
 
-        # 6. The pixels and the three codes of the same digits, in one Projector run.
-        metrics = write_embedding_run(
-            run_dir, {"pixels": pixels, **codes}, metadata_columns(labels, data.class_names, index, splits), images,
-            color_by="class_name", invert_images=True,
-            description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} {data.noun} "
-                        f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
-            tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.metrics, extra_metrics={"fit_and_scored": digits.report(), "models": models},
-            compare_with=("pixels", "pca_code"), points=data.points(len(images), args.split),
-        )
-
+    # %% 7
     if metrics:  # --no-metrics: nothing measured
         print(f"\nFitted on {digits.fitted_on}.\nScored on {digits.scored_on}:\n{results_table(metrics)}")
     # Where a learned code and PCA disagree, digit by digit: the 5 nearest neighbours' vote in each.

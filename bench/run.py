@@ -447,7 +447,7 @@ def disagree_worker(data_dir: str, n: int) -> dict:
     coordinates = tsne_map(pixels, 2, 30.0, 0, "pixels")  # not timed: the run makes it anyway
     plot_confusions(labels[:50], labels[:50], images[:50], class_names)  # matplotlib's first figure, not timed
     start = time.perf_counter()
-    neighbours = neighbour_searches({"pixels": pixels, "pixels_tsne_2d": coordinates})
+    neighbours = neighbour_searches({"pixels": pixels, "pixels_tsne_2d": coordinates}, maps=["pixels_tsne_2d"])
     classes = Classes("class_name", class_names, labels, [])
     columns, votes = disagreement_columns("pixels", neighbours, ["pixels_tsne_2d"], classes)
     projector_bookmark("Where the neighbours disagree", "tsne", coordinates, color_by="neighbours_pixels",
@@ -574,13 +574,13 @@ def neighbours_worker(data_dir: str, n: int, method: str) -> dict:
     import io
     import re
 
-    from tutorial.tsne import tsne_map
+    from tutorial.tsne import TsneEngine, tsne_map
 
     pixels, labels = tsne_points(data_dir, n)
     printed = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(printed):
-        coords = tsne_map(pixels, 2, 30.0, 0, "pixels", neighbors=method)
+        coords = tsne_map(pixels, 2, 30.0, 0, "pixels", engine=TsneEngine(neighbors=method))
     seconds = time.perf_counter() - start
     search = float(re.search(r"neighbours and affinities: ([\d.]+) s", printed.getvalue()).group(1))
     return {"search_seconds": search, "tsne_seconds": round(seconds, 1), **map_quality(pixels, coords, labels)}

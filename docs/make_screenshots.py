@@ -197,7 +197,7 @@ def perplexity_picture(run: Path, out: Path) -> None:
     from tutorial.classes import classes_of
     from tutorial.metrics import knn_accuracy, trustworthiness
     from tutorial.plotting import plot_tsne_map
-    from tutorial.tsne import tsne_map
+    from tutorial.tsne import TsneEngine, tsne_map
 
     pixels = tf.train.load_checkpoint(str(run)).get_tensor("pixels")
     header, *rows = (run / "metadata.tsv").read_text().splitlines()
@@ -205,7 +205,7 @@ def perplexity_picture(run: Path, out: Path) -> None:
     classes = classes_of({"class_name": [row.split("\t")[column] for row in rows]}, "class_name", len(rows))
     panels, pictures = [], []
     for perplexity, start in PERPLEXITY_PANELS:
-        coords = tsne_map(pixels, 2, perplexity, seed=0, initialization=start, name="pixels")
+        coords = tsne_map(pixels, 2, perplexity, seed=0, name="pixels", engine=TsneEngine(initialization=start))
         knn = round(knn_accuracy(coords, classes.codes), 4)
         trust = round(trustworthiness(pixels, coords, seed=0)[0], 4)
         panels.append({"perplexity": perplexity, "start": start, "map_knn_accuracy": knn, "trustworthiness": trust})

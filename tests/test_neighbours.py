@@ -160,14 +160,15 @@ def test_past_the_budget_a_run_still_votes_for_every_point_and_says_where(monkey
     import tutorial.neighbours
     from mnist_tsne import pixel_vectors, write_embedding_run
     from tutorial.mnist_data import metadata_columns
+    from tutorial.pipeline import RunSettings
 
     sample, n = load_bundled_sample(), 400
     images, labels = sample.test_images[:n], sample.test_labels[:n]
     monkeypatch.setattr(tutorial.neighbours, "EXACT_FOR_ALL_UP_TO", 100 * n * 784)  # pixels: over the budget
     metrics = write_embedding_run(tmp_path / "run", {"pixels": pixel_vectors(images)},
                                   metadata_columns(labels, sample.class_names, np.arange(n)), images,
-                                  color_by="class_name", invert_images=True, description="past the budget",
-                                  perplexity=10)["embeddings"]
+                                  color_by="class_name", invert_images=True,
+                                  settings=RunSettings(description="past the budget", perplexity=10))["embeddings"]
     pixels = metrics["pixels"]
     assert pixels["knn_space"] == "its 50 principal components" and "knn_space" not in metrics["pixels_tsne_2d"]
     table = metadata_table((tmp_path / "run" / "metadata.tsv").read_text().splitlines())

@@ -1,15 +1,19 @@
 """The lessons as notebooks: made from the lessons (not edited by hand), small, with outputs, and they run.
 
 The committed notebooks must equal what ``tools/make_notebooks.py`` makes from the lessons now (outputs
-aside), so a lesson whose sections changed fails here until its notebook is made again. Each notebook is run
-in a real Jupyter kernel (nbclient) on small drawn digits, its parameters cell set as papermill would; its last
-cell starts TensorBoard through the repository's launcher, which is asked what it serves (it stops with the kernel).
+aside), so a lesson that changed fails here until its notebook is made again. Every step's code is the
+lesson's own ``main()``, word for word. Each notebook is run in a real Jupyter kernel (nbclient) on small drawn
+digits, its parameters cell set as papermill would; its last cell starts TensorBoard through the repository's
+launcher, which is asked what it serves (it stops with the kernel). Ctrl-C in a kernel ("Interrupt kernel")
+stops the cell, not the kernel, and leaves the earlier run as it was.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -48,6 +52,34 @@ def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
+def test_the_notebooks_hold_no_code_that_is_not_in_their_lesson(lesson):
+    """Every line of a step's cell is a line of the lesson, in order; the imports cell imports what the lesson
+    imports. Only the setup cells (Colab, parameters, TensorBoard) are the notebook's own."""
+    made = make_notebooks.notebook_of(lesson)
+    source = (REPO / lesson).read_text()
+    main = source[source.index("def main("):]
+    steps = [cell.source for cell in made.cells if "main" in cell.metadata.get("tags", [])]
+    assert len(steps) == len(make_notebooks.lesson_text(REPO / lesson)[1]) + 1  # the start of main(), each section
+    imports, _, preamble = steps[0].rpartition("\n\n")
+    for code in [preamble, *steps[1:]]:
+        assert textwrap.indent(code, "    ", lambda line: line.strip() != "") in main, code
+    lesson_imports = {node.module if isinstance(node, make_notebooks.ast.ImportFrom) else alias.name
+                      for node in make_notebooks.ast.walk(make_notebooks.ast.parse(source))
+                      if isinstance(node, make_notebooks.ast.Import | make_notebooks.ast.ImportFrom)
+                      for alias in node.names}
+    imported = [node for node in make_notebooks.ast.parse(imports).body]
+    assert imported and all(isinstance(node, make_notebooks.ast.Import | make_notebooks.ast.ImportFrom)
+                            for node in imported)
+    assert {node.module if isinstance(node, make_notebooks.ast.ImportFrom) else node.names[0].name
+            for node in imported} <= lesson_imports | {lesson.removesuffix(".py")}
+    # Every step runs once: no function of the pipeline is called in two cells.
+    calls = [node.func.id for code in steps for node in make_notebooks.ast.walk(make_notebooks.ast.parse(code))
+             if isinstance(node, make_notebooks.ast.Call) and isinstance(node.func, make_notebooks.ast.Name)
+             and node.func.id in ("write_embedding_run", "write_run", "add_tsne_maps", "measure", "train")]
+    assert len(calls) == len(set(calls)), calls
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
 def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
     path = COMMITTED[lesson]
     assert path.stat().st_size < 2_000_000
@@ -65,12 +97,15 @@ def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
 
 
 def parameters(lesson: str, data: Path, logs: Path, example: Path) -> str:
-    """Small, fast values for the parameters cell of ``lesson``."""
+    """Small, fast values for the parameters cell of ``lesson``: its flags, as the committed cell sets them."""
     return {
-        "mnist_tsne.py": f'DATA_DIR = "{data}"\nNUM_IMAGES = 150\nLOGS = "{logs}"',
-        "autoencoder_tsne.py": f'DATA_DIR = "{data}"\nDATASET = "mnist"\nNUM_IMAGES = 150\nEPOCHS = 1\nSEED = 0\n'
-                               f'LOGS = "{logs}"',
-        "vectors_tsne.py": f'EXAMPLE = "{example}"\nLOGS = "{logs}"',
+        "mnist_tsne.py": f'LOGS = "{logs}"\nargv = ["--data-dir", "{data}", "--num-images", "150", '
+                         f'"--logdir", f"{{LOGS}}/mnist"]',
+        "autoencoder_tsne.py": f'LOGS = "{logs}"\nargv = ["--data-dir", "{data}", "--num-images", "150", '
+                               f'"--epochs", "1", "--logdir", f"{{LOGS}}/autoencoder"]',
+        "vectors_tsne.py": f'EXAMPLE = "{example}"\n!{{sys.executable}} tools/sklearn_example.py iris {{EXAMPLE}}\n'
+                           f'LOGS = "{logs}"\nargv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", '
+                           f'f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species", "--logdir", f"{{LOGS}}/iris"]',
     }[lesson]
 
 
@@ -102,3 +137,47 @@ def test_each_notebook_runs_in_a_jupyter_kernel(lesson, tmp_path):
     [answer] = [line for output in notebook.cells[-1].outputs for line in output.get("text", "").splitlines()
                 if line.startswith("SERVED ")]
     assert runs and sorted(json.loads(answer.removeprefix("SERVED "))) == runs
+
+
+# A kernel that wrote a run, then is interrupted while it writes the run again, on 20,000 vectors (a t-SNE of
+# half a minute and more). The earlier run must stay as it was, and the kernel answer the next cell.
+EARLIER_RUN = """
+import sys
+sys.path.insert(0, {repo!r})
+import numpy as np
+from mnist_tsne import write_embedding_run
+from tutorial.pipeline import RunSettings
+small = np.random.default_rng(0).normal(size=(60, 5))
+write_embedding_run({logdir!r}, {{"v": small}}, settings=RunSettings(tsne_dims=(), evaluate=False))
+print("earlier run written")
+"""
+LONG_RUN = """
+large = np.random.default_rng(1).normal(size=(20_000, 30))
+write_embedding_run({logdir!r}, {{"v": large}}, settings=RunSettings(perplexity=50))
+"""
+
+
+@pytest.mark.slow
+def test_interrupting_a_kernel_stops_the_cell_keeps_the_kernel_and_the_earlier_run(tmp_path):
+    jupyter_client = pytest.importorskip("jupyter_client")
+    logdir = tmp_path / "logs" / "run"
+    manager, client = jupyter_client.manager.start_new_kernel(kernel_name="python3")
+    try:
+        reply = client.execute_interactive(EARLIER_RUN.format(repo=str(REPO), logdir=str(logdir)), timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        before = {path.name: path.read_bytes() for path in logdir.iterdir()}
+        message_id = client.execute(LONG_RUN.format(logdir=str(logdir)))
+        time.sleep(8)  # well inside the t-SNE
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=120)
+        while reply["parent_header"].get("msg_id") != message_id:
+            reply = client.get_shell_msg(timeout=120)
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert manager.is_alive()
+        reply = client.execute_interactive("print(sum(range(4)))", timeout=60)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert {path.name: path.read_bytes() for path in logdir.iterdir()} == before
+    assert not list(tmp_path.rglob("*.partial-*")), "staging folder left behind"

@@ -15,7 +15,7 @@ from PIL import Image
 from tutorial.metrics import evaluate_embeddings, knn_accuracy, metrics_table, trustworthiness
 from tutorial.neighbours import nearest_neighbours
 from tutorial.plotting import plot_tsne_map
-from tutorial.tsne import PHASES, StopWhenConverged, tsne_map
+from tutorial.tsne import PHASES, StopWhenConverged, TsneEngine, tsne_map
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,8 @@ def test_fft_and_barnes_hut_maps_are_both_good():
     labels = np.repeat(np.arange(10), 30)
     points = rng.normal(scale=10, size=(10, 120))[labels] + rng.normal(size=(300, 120))
     for method in ("fft", "bh"):
-        assert knn_accuracy(tsne_map(points, 2, perplexity=10, seed=0, method=method), labels) > 0.95, method
+        coords = tsne_map(points, 2, perplexity=10, seed=0, engine=TsneEngine(method=method))
+        assert knn_accuracy(coords, labels) > 0.95, method
 
 
 def test_tsne_refuses_too_few_points_for_the_perplexity(digits):

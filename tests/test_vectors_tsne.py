@@ -16,7 +16,8 @@ from conftest import REPO, stderr_lines
 from PIL import Image
 
 from tutorial.classes import CATEGORY10, LIGHTER, OTHER, classes_of, projector_order
-from tutorial.mnist_data import DataError
+from tutorial.errors import InputError
+from tutorial.pipeline import RunSettings
 from tutorial.vector_files import read_images, read_metadata, read_vectors, sample_rows
 
 RNG = np.random.default_rng(3)
@@ -150,6 +151,10 @@ CASES = [
          "--max-points 100000", {"v.npy": np.zeros((100_001, 2), np.float32)}, ["v.npy"]),
     Case("A perplexity too high for the points", "needs more than 450 points, got 150; lower --perplexity", {},
          ["--perplexity", "150"]),
+    Case("A tensor named like a map the pipeline makes", "tensor 'x_tsne_2d' is named like a t-SNE map this "
+         "pipeline makes", {"v.npz": "map-named"}, ["v.npz"]),
+    Case("Values so large their squares overflow float32", "values up to 2e+30, whose squares overflow",
+         {"v.npy": VECTORS / np.abs(VECTORS).max() * 2e30}, ["v.npy"]),
 ]
 
 
@@ -161,6 +166,8 @@ def write_files(folder: Path, files: dict) -> None:
             np.save(path, content)
         elif content == "two":
             np.savez(path, a=VECTORS, b=VECTORS[:10])
+        elif content == "map-named":
+            np.savez(path, x=VECTORS, x_tsne_2d=VECTORS[:, :2])
         elif content == "zero":
             zeros = VECTORS.copy()
             zeros[5] = 0
@@ -215,7 +222,7 @@ def test_the_bad_input_table_has_a_test_for_every_row():
 
 def test_reading_errors_are_data_errors_naming_the_file(tmp_path):
     (tmp_path / "v.tsv").write_text("")
-    with pytest.raises(DataError, match=r"v\.tsv holds no vectors"):
+    with pytest.raises(InputError, match=r"v\.tsv holds no vectors"):
         read_vectors(tmp_path / "v.tsv")
 
 
@@ -256,5 +263,5 @@ def test_the_call_refuses_a_folder_it_did_not_write_and_leaves_it_as_it_was(tmp_
     thesis.mkdir()
     (thesis / "chapter1.tex").write_text("\\section{Intro}")
     with pytest.raises(ValueError, match="holds files these scripts did not write"):
-        write_embedding_run(thesis, {"v": RNG.normal(size=(40, 4))}, tsne_dims=())
+        write_embedding_run(thesis, {"v": RNG.normal(size=(40, 4))}, settings=RunSettings(tsne_dims=()))
     assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"] and not list(tmp_path.glob(".*partial*"))

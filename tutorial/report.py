@@ -1,107 +1,135 @@
 """A run's report: metrics in ``metrics.json``, the terminal and the Text tab; maps and confusions as pictures.
 
-``write_report`` measures every tensor of a run (``tutorial/metrics.py``),
-adds what its neighbours' votes say (leave-one-out accuracy, how many points
-they put in another class, and for a learned code, where it and the pixels
-differ), and draws every 2-D t-SNE map and every tensor's most frequent
-confusions (``tutorial/plotting.py``), each picture saved in the run and
-written to its event file for TensorBoard's Images tab.
+- ``measure_tensors`` measures every tensor of a run (``tutorial/metrics.py``)
+  and adds what its neighbours' votes say (leave-one-out accuracy, how many
+  points they put in another class, and where two tensors' votes differ);
+- ``draw_pictures`` draws every 2-D t-SNE map and every tensor's most frequent
+  confusions (``tutorial/plotting.py``);
+- ``Report`` holds both in memory (a notebook shows it), and ``write_report``
+  saves them in the run and in its event file for the Text and Images tabs.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tutorial.classes import Classes
 from tutorial.neighbours import Neighbours
+from tutorial.tsne import map_name
 
 
-def write_report(run_dir: Path, tensors: dict[str, np.ndarray], classes: Classes | None, images: np.ndarray | None,
-                 *, neighbours: dict[str, Neighbours], perplexity: float, seed: int,
-                 votes: dict[str, np.ndarray] | None = None, frames: dict[str, list] | None = None,
-                 extra_metrics: dict | None = None, compare_with: Sequence[str] = ("pixels",),
-                 ink: bool = False, points: str = "") -> dict:
-    """Write metrics (from ``neighbours``, each tensor's search; none when empty), a picture of every
-    ``<name>_tsne_2d`` map and of every voting tensor's most frequent confusions; return the metrics.
+@dataclass
+class Report:
+    """A run's measures in memory: ``metrics`` (for ``metrics.json``), ``pictures`` (``draw_pictures``) and each
+    2-D map's ``progress`` frames (by embedding), with the ``classes`` that colour them. In a notebook it shows
+    the measures' tables and the pictures."""
 
-    ``classes`` (``tutorial/classes.py``) colour the pictures and score the votes; without them the
-    metrics have no kNN accuracy and the maps are drawn in one colour. ``images`` (uint8, grey or RGB, or
-    None) are the thumbnails; ``ink`` ones are white strokes on black, as MNIST's. ``points`` says what the
-    points are in the pictures' titles ("10,000 MNIST test digits"), each with its seed and measured figures.
+    metrics: dict
+    pictures: dict[str, bytes]
+    progress: dict[str, list]
+    classes: Classes | None
 
-    Trustworthiness is measured against what a tensor was computed from: a
-    ``<name>_tsne_<d>d`` map against ``<name>``, any other embedding against
-    the first of ``compare_with`` present. ``votes`` [N] per tensor are the classes its
-    5 nearest neighbours vote for, and every tensor's are compared with those of
-    each of ``compare_with`` (``neighbour_votes_vs_<name>``); ``frames`` per map are its layouts during the
-    optimisation (``tutorial/tsne.py``), written for every 2-D map as an
-    animated ``tsne_progress_<embedding>.gif`` and as one image summary over
-    steps (the Images tab's step slider plays it); ``extra_metrics`` are added
-    to ``metrics.json`` as they are.
-    """
-    import tensorflow as tf
+    def tables(self) -> str:
+        """The metrics table and the paired votes' table, in markdown ("" without metrics)."""
+        from tutorial.metrics import metrics_table
 
-    reference = next((name for name in compare_with if name in tensors), None)
-    sources = {name: re.sub(r"_tsne_\dd$", "", name) if "_tsne_" in name else reference for name in tensors}
-    sources = {name: source for name, source in sources.items() if source != name and source in tensors}
+        if not self.metrics:
+            return ""
+        paired = paired_table(self.metrics)
+        return metrics_table(self.metrics["embeddings"]) + (f"\n\n{paired}" if paired else "")
+
+    def _repr_markdown_(self) -> str:
+        pictures = "".join(f"\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
+                           for name, png in self.pictures.items())
+        return self.tables() + pictures
+
+
+def measure_tensors(tensors: dict[str, np.ndarray], classes: Classes | None, neighbours: dict[str, Neighbours],
+                    votes: dict[str, np.ndarray], sources: dict[str, str], compare_with: Sequence[str],
+                    seed: int) -> dict:
+    """kNN accuracy and trustworthiness of every tensor (against its ``sources`` entry) from ``neighbours``, each
+    tensor's search, and every tensor's ``votes`` compared with those of each of ``compare_with``
+    (``neighbour_votes_vs_<name>``); printed as a table, returned for ``metrics.json``."""
+    from tutorial.metrics import evaluate_embeddings, metrics_table  # scikit-learn: a second to load
+
+    start = time.perf_counter()
+    print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
+    labels = classes.codes if classes else None
+    metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, neighbours, seed),
+               **{key: value for reference in compare_with
+                  for key, value in vote_comparison(votes, labels, reference).items()}}
+    print(f"  done in {time.perf_counter() - start:.1f} s\n{metrics_table(metrics['embeddings'])}", flush=True)
+    return metrics
+
+
+def draw_pictures(flat_maps: dict[str, np.ndarray], classes: Classes | None, images: np.ndarray | None,
+                  votes: dict[str, np.ndarray], metrics: dict, points: str, perplexity: float, seed: int,
+                  ink: bool) -> dict[str, bytes]:
+    """``tsne_map_<embedding>.png`` for each 2-D map in ``flat_maps`` (by embedding), titled with its figures,
+    and ``confusions_<embedding>.png`` for each embedding's ``votes``, as PNG by their Images-tab tag
+    (``tsne_map/<embedding>``, ``confusions/<embedding>``).
+
+    ``classes`` colour the pictures (without them the maps are drawn in one colour); ``images`` (uint8, grey
+    or RGB, or None) are the thumbnails, ``ink`` ones white strokes on black, as MNIST's; ``points`` says what
+    the points are ("10,000 MNIST test digits")."""
+    if not flat_maps and not votes:
+        return {}
+    from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib
+
+    start = time.perf_counter()
+    print("Drawing the maps and the confusions ...", flush=True)
     labels, class_names = (classes.codes, classes.names) if classes else (None, [])
     colours = classes.colours if classes else None
-    metrics = {}
-    maps = {name.removesuffix("_tsne_2d"): values for name, values in tensors.items() if name.endswith("_tsne_2d")}
-    if not neighbours and not maps:
-        return metrics
+    pictures = {}
+    for embedding, values in flat_maps.items():
+        measured = metrics.get("embeddings", {}).get(map_name(embedding, 2), {})
+        figures = "".join(f", {what} {measured[key]:.3f}" for key, what in (
+            ("knn_accuracy", "map kNN"), ("trustworthiness", "trustworthiness")) if measured.get(key) is not None)
+        pictures[f"tsne_map/{embedding}"] = plot_tsne_map(
+            values, labels, images, class_names, seed=seed, colours=colours, ink=ink,
+            title=f"t-SNE of {embedding}: {points}\nperplexity {perplexity:g}, seed {seed}{figures}")
+    for embedding, embedding_votes in votes.items():
+        misplaced = int((embedding_votes != labels).sum())
+        pictures[f"confusions/{embedding}"] = plot_confusions(
+            labels, embedding_votes, images, class_names, ink=ink,
+            title=f"Where the 5 nearest neighbours in {embedding} vote for another class\n{misplaced:,} of {points}")
+    print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+    return pictures
+
+
+def write_report(run_dir: Path, report: Report) -> None:
+    """Write ``report`` into ``run_dir``: ``metrics.json`` and its tables in the Text tab, every picture as a
+    file and in the Images tab, and each map's optimisation as ``tsne_progress_<embedding>.gif`` and as image
+    summaries over steps (the Images tab's step slider plays it)."""
+    import tensorflow as tf
+
+    if not report.metrics and not report.pictures:
+        return
     writer = tf.summary.create_file_writer(str(run_dir))
     with writer.as_default():
-        if neighbours:
-            from tutorial.metrics import evaluate_embeddings, metrics_table  # scikit-learn: a second to load
+        if report.metrics:
+            from tutorial.metrics import metrics_table
 
-            start = time.perf_counter()
-            print("Measuring every tensor (kNN accuracy, trustworthiness) ...", flush=True)
-            metrics = {"embeddings": evaluate_embeddings(tensors, labels, sources, neighbours, seed),
-                       **{key: value for reference in compare_with
-                          for key, value in vote_comparison(votes or {}, labels, reference).items()},
-                       **(extra_metrics or {})}
-            table = metrics_table(metrics["embeddings"])
-            print(f"  done in {time.perf_counter() - start:.1f} s\n{table}", flush=True)
-            (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            tf.summary.text("metrics", table, step=0)
-            if paired := paired_table(metrics):
+            (run_dir / "metrics.json").write_text(json.dumps(report.metrics, indent=2) + "\n")
+            tf.summary.text("metrics", metrics_table(report.metrics["embeddings"]), step=0)
+            if paired := paired_table(report.metrics):
                 tf.summary.text("paired_votes", paired, step=0)
-        if maps or votes:
-            from tutorial.plotting import plot_confusions, plot_tsne_map  # matplotlib
-
-            start = time.perf_counter()
-            print("Drawing the maps, their progress and the confusions ...", flush=True)
-
-        points = points or f"{len(next(iter(tensors.values()))):,} points"
-        for embedding, values in maps.items():
-            measured = metrics.get("embeddings", {}).get(f"{embedding}_tsne_2d", {})
-            figures = "".join(f", {what} {measured[key]:.3f}" for key, what in (
-                ("knn_accuracy", "map kNN"), ("trustworthiness", "trustworthiness")) if measured.get(key) is not None)
-            png = plot_tsne_map(values, labels, images, class_names, seed=seed, colours=colours, ink=ink,
-                                title=f"t-SNE of {embedding}: {points}\n"
-                                      f"perplexity {perplexity:g}, seed {seed}{figures}")
-            (run_dir / f"tsne_map_{embedding}.png").write_bytes(png)
-            tf.summary.image(f"tsne_map/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
-            write_progress(run_dir / f"tsne_progress_{embedding}.gif", f"tsne_progress/{embedding}",
-                           (frames or {}).get(f"{embedding}_tsne_2d", []), labels, colours)
-        for embedding, embedding_votes in (votes or {}).items():
-            misplaced = int((embedding_votes != labels).sum())
-            png = plot_confusions(labels, embedding_votes, images, class_names, ink=ink,
-                                  title=f"Where the 5 nearest neighbours in {embedding} vote for another class\n"
-                                        f"{misplaced:,} of {points}")
-            (run_dir / f"confusions_{embedding}.png").write_bytes(png)
-            tf.summary.image(f"confusions/{embedding}", tf.image.decode_png(png, channels=3)[None], step=0)
-        if maps or votes:
-            print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+        for tag, png in report.pictures.items():
+            (run_dir / f"{tag.replace('/', '_')}.png").write_bytes(png)
+            tf.summary.image(tag, tf.image.decode_png(png, channels=3)[None], step=0)
+        labels = report.classes.codes if report.classes else None
+        colours = report.classes.colours if report.classes else None
+        for embedding, layouts in report.progress.items():
+            write_progress(run_dir / f"tsne_progress_{embedding}.gif", f"tsne_progress/{embedding}", layouts,
+                           labels, colours)
     writer.close()
-    return metrics
 
 
 def write_progress(gif: Path, tag: str, layouts: list, labels: np.ndarray | None,
@@ -134,7 +162,7 @@ def paired_table(metrics: dict) -> str:
     return "\n".join(header + lines) if lines else ""
 
 
-def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray, reference: str = "pixels") -> dict:
+def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray | None, reference: str = "pixels") -> dict:
     """For each tensor other than ``reference``: how many points its neighbours put right where the reference's
     put them wrong, the reverse, and the exact McNemar p-value of the two counts, as
     ``{"neighbour_votes_vs_<reference>": ...}`` (empty without it)."""

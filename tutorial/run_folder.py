@@ -5,12 +5,13 @@ write into and, when the ``with`` block ends without an error, puts it in
 place of ``logdir`` with two renames. A crash, a full disk or Ctrl-C leaves any
 earlier run as it was, and TensorBoard never reads half a run.
 
-Ctrl-C while a run is staged does not raise KeyboardInterrupt: it deletes the
-staging folder and exits 130 at once. A KeyboardInterrupt raised in the middle
-of TensorFlow's own Python code (tracing the training step, making a dataset
-iterator) can leave TensorFlow's state broken; unwinding from there has
-crashed the interpreter ("corrupted size vs. prev_size", SIGABRT) instead of
-giving the one-line exit.
+Ctrl-C while a run is staged:
+
+- in a script (``run_main``), deletes the staging folder and exits 130 at once
+  (``AbandonRunsOnCtrlC`` in ``tutorial/errors.py`` says why);
+- called from Python (a notebook cell), raises ``KeyboardInterrupt`` as usual,
+  after the staging folder is deleted: the cell stops, the kernel lives, and
+  any earlier run is as it was.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ import json
 import os
 import shutil
 import signal
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tutorial.errors import INTERRUPTED_LINE, UserError
+from tutorial.errors import AbandonRunsOnCtrlC, InputError
 
 # A file in every run these scripts write; only such a folder is ever replaced.
 RUN_MARKER = "run.json"
-# Staging folders being written now: a run staged inside one (a lesson's write_embedding_run) writes into it.
-_being_staged: set[Path] = set()
 
 
 def _is_own_run(path: Path) -> bool:
@@ -54,21 +52,6 @@ def _staging_parent(logdir: Path) -> Path:
     return parent
 
 
-def _exit_on_ctrl_c(staging: Path) -> None:
-    """From now on, Ctrl-C deletes ``staging`` and ends the process with status 130."""
-    def abandon_run(signum: int, frame: object) -> None:
-        try:
-            sys.stdout.flush()
-        except (OSError, RuntimeError):  # a closed pipe, or Ctrl-C came in the middle of a write
-            pass
-        os.write(2, f"{INTERRUPTED_LINE}\n".encode())
-        shutil.rmtree(staging, ignore_errors=True)
-        # No unwinding, no atexit, no destructors: no more TensorFlow code runs.
-        os._exit(130)
-
-    signal.signal(signal.SIGINT, abandon_run)
-
-
 @contextmanager
 def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces ``logdir`` whole.
@@ -77,18 +60,13 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     into place only when complete, so an earlier run survives a crash or
     Ctrl-C, and TensorBoard never reads a half-written run. An existing
     ``logdir`` is replaced only if these scripts wrote it (it holds
-    ``run.json``) or it is empty; anything else is left alone. A ``logdir``
-    that is itself a staging folder being written is yielded as it is: the
-    outer ``staged_run`` puts it in place.
+    ``run.json``) or it is empty; anything else is left alone.
     """
     logdir = Path(logdir)
-    if logdir.resolve() in _being_staged:
-        yield logdir
-        return
     if logdir.exists() and not logdir.is_dir():
-        raise UserError(f"--logdir {logdir} is a file; choose a directory")
+        raise InputError(f"--logdir {logdir} is a file; choose a directory")
     if logdir.is_dir() and not _is_own_run(logdir):
-        raise UserError(f"--logdir {logdir} holds files these scripts did not write; choose a new directory")
+        raise InputError(f"--logdir {logdir} holds files these scripts did not write; choose a new directory")
     logdir.parent.mkdir(parents=True, exist_ok=True)
     # Not tempfile.mkdtemp: its 0700 mode would hide the run from other users.
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -97,10 +75,9 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous_handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
     staging.mkdir()
-    _being_staged.add(staging.resolve())
+    if isinstance(previous_handler, AbandonRunsOnCtrlC):  # a script's: Ctrl-C deletes this folder and exits
+        previous_handler.staging.append(staging)
     try:
-        if in_main_thread:
-            _exit_on_ctrl_c(staging)
         yield staging
         (staging / RUN_MARKER).write_text(json.dumps(run_info, indent=2, default=str) + "\n")  # paths as text
         old = staging.with_name(f".{logdir.name}.old-{tag}")
@@ -120,7 +97,8 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
         if old.exists():
             shutil.rmtree(old)
     finally:
-        _being_staged.discard(staging.resolve())
+        if isinstance(previous_handler, AbandonRunsOnCtrlC):
+            previous_handler.staging.remove(staging)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         if in_main_thread:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutorial.errors import InputError
 from tutorial.neighbours import PRINCIPAL_SPACE, Neighbours, exact_search
 from tutorial.pca import leading_components
 
@@ -101,11 +102,11 @@ class KeepFrames:
 
 
 def check_tsne(n: int, dims: int, perplexity: float) -> None:
-    """ValueError unless a t-SNE of ``n`` points to ``dims`` (2 or 3) dimensions can have this perplexity."""
+    """InputError unless a t-SNE of ``n`` points to ``dims`` (2 or 3) dimensions can have this perplexity."""
     if dims not in (2, 3):
-        raise ValueError(f"t-SNE dimensions must be 2 or 3, got {dims}")
+        raise InputError(f"t-SNE dimensions must be 2 or 3, got {dims}")
     if n < 3 * perplexity + 1:
-        raise ValueError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
+        raise InputError(f"t-SNE with perplexity {perplexity} needs more than {3 * perplexity:.0f} points, "
                          f"got {n}; lower --perplexity")
 
 
@@ -133,22 +134,28 @@ def prepare_tsne(values: np.ndarray, perplexity: float = 30.0, seed: int = 0, me
     return TsneInput(x, Neighbours(indices, distances, space, metric))
 
 
-def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0,
-             name: str = "embedding", method: str | None = None, frames: list | None = None,
-             neighbors: str = NEIGHBOUR_SEARCH, metric: str = "euclidean",
-             prepared: TsneInput | None = None, initialization: str = "pca") -> np.ndarray:
+@dataclass(frozen=True)
+class TsneEngine:
+    """openTSNE's own choices, which benchmarks and pictures vary: ``method`` forces its gradient method
+    ("bh" or "fft"; None: each phase takes the faster, ``gradient_method``), ``neighbors`` its neighbour
+    search ("exact", "annoy", "pynndescent"), ``initialization`` the start ("pca": the leading components,
+    so runs differ little; or "random")."""
+
+    method: str | None = None
+    neighbors: str = NEIGHBOUR_SEARCH
+    initialization: str = "pca"
+
+
+def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0, name: str = "embedding",
+             *, metric: str = "euclidean", prepared: TsneInput | None = None, frames: list | None = None,
+             engine: TsneEngine = TsneEngine()) -> np.ndarray:
     """t-SNE of ``values`` [N, D] to [N, dims] float32, printing each stage and its time.
 
     Inputs with more than 100 dimensions (pixels) go through PCA to 50 first.
-    ``method`` forces openTSNE's gradient method ("bh" or "fft"); by default
-    each phase takes the faster one (``gradient_method``). Each phase stops
-    when the map has converged; ``neighbors`` is openTSNE's neighbour search
-    ("exact", "annoy", "pynndescent"); ``metric`` is "euclidean" or "cosine".
+    Each phase stops when the map has converged; ``metric`` is "euclidean" or "cosine".
     ``prepared`` (``prepare_tsne`` of these values, perplexity, seed and metric)
-    saves its exact search. ``initialization`` is the start: "pca" (the
-    leading components, so runs differ little) or "random". The same seed gives the same map. A ``frames``
-    list receives (iteration, exaggerated, layout) from the start and every 10
-    iterations after.
+    saves its exact search; ``engine`` holds openTSNE's own choices. The same seed gives the same map. A
+    ``frames`` list receives (iteration, exaggerated, layout) from the start and every 10 iterations after.
     """
     check_tsne(len(values), dims, perplexity)
     n = len(values)
@@ -157,6 +164,7 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
     start = time.perf_counter()
+    method, neighbors = engine.method, engine.neighbors
     if neighbors == "exact" and prepared is None:
         prepared = prepare_tsne(values, perplexity, seed, metric)
     x = prepared.x if prepared else np.asarray(values, dtype=np.float32)
@@ -166,7 +174,7 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     print(f"t-SNE of {name} ({n} x {values.shape[1]}{reduced}{', cosine' if metric == 'cosine' else ''}) to "
           f"{dims}-D, perplexity {perplexity:g} ...", flush=True)
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_jobs=-1, neighbors=neighbors,
-                metric=metric, initialization=initialization)
+                metric=metric, initialization=engine.initialization)
     affinities = None
     if prepared is not None:  # the exact search made once, handed to openTSNE's affinities as TSNE makes them
         found = prepared.neighbours
@@ -194,16 +202,32 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
     return np.asarray(embedding, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class MapOf:
+    """What a map was made from: the tensor ``source`` it is a t-SNE map of, in ``dims`` dimensions. The run
+    keeps this as data; a map's name (``map_name``) is only what the Projector shows."""
+
+    source: str
+    dims: int
+
+
+def map_name(source: str, dims: int) -> str:
+    """The tensor name of ``source``'s ``dims``-D map in the Projector: ``pixels_tsne_2d``."""
+    return f"{source}_tsne_{dims}d"
+
+
 def tsne_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
-              frames: dict[str, list], metric: str = "euclidean") -> tuple[dict[str, np.ndarray], dict]:
-    """A converged t-SNE map ``<name>_tsne_<d>d`` [N, d] of every embedding for each ``d`` in ``dims`` (its
-    layout every 10 iterations in ``frames[<map>]``), and each embedding's neighbour search (``prepare_tsne``:
-    one for its 2-D and 3-D maps), which the vote reuses."""
+              frames: dict[str, list], metric: str = "euclidean"
+              ) -> tuple[dict[str, np.ndarray], dict[str, MapOf], dict[str, Neighbours]]:
+    """A converged t-SNE map [N, d] of every embedding for each ``d`` in ``dims``, named by ``map_name`` (its
+    layout every 10 iterations in ``frames[<map>]``); what each map is of; and each embedding's neighbour search
+    (``prepare_tsne``: one for its 2-D and 3-D maps), which the vote reuses."""
     for d, values in ((d, values) for d in dims for values in embeddings.values()):
         check_tsne(len(values), d, perplexity)
     prepared = {name: prepare_tsne(values, perplexity, seed, metric, name) for name, values in embeddings.items()
                 if dims}
-    maps = {f"{name}_tsne_{d}d": tsne_map(values, d, perplexity, seed, name, metric=metric, prepared=prepared[name],
-                                          frames=frames.setdefault(f"{name}_tsne_{d}d", []))
-            for name, values in embeddings.items() for d in dims}
-    return maps, {name: found.neighbours for name, found in prepared.items()}
+    map_of = {map_name(name, d): MapOf(name, d) for name in embeddings for d in dims}
+    maps = {tensor: tsne_map(embeddings[of.source], of.dims, perplexity, seed, of.source, metric=metric,
+                             prepared=prepared[of.source], frames=frames.setdefault(tensor, []))
+            for tensor, of in map_of.items()}
+    return maps, map_of, {name: found.neighbours for name, found in prepared.items()}

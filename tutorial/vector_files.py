@@ -13,7 +13,7 @@
   each class of the colour column when there is one.
 
 Nothing here needs TensorFlow: a bad file is reported in a second, before
-anything slow starts. Every problem is a ``DataError`` whose one line says
+anything slow starts. Every problem is a ``InputError`` whose one line says
 which file, what is wrong, and what to do.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tutorial.mnist_data import DataError
+from tutorial.errors import InputError
 
 VECTOR_SUFFIXES = (".npy", ".npz", ".tsv", ".csv")
 # The Projector (TensorBoard 2.21) asks for the first 100,000 rows of a tensor and of its metadata.
@@ -42,9 +42,9 @@ def _rows_listed(rows: np.ndarray) -> str:
 
 def _existing(path: Path, what: str, suffixes: Sequence[str]) -> Path:
     if not path.is_file():
-        raise DataError(f"{what} {path} does not exist; pass a {', '.join(suffixes)} file")
+        raise InputError(f"{what} {path} does not exist; pass a {', '.join(suffixes)} file")
     if path.suffix.lower() not in suffixes:
-        raise DataError(f"{what} {path} is not a {', '.join(suffixes)} file; save it as one of those")
+        raise InputError(f"{what} {path} is not a {', '.join(suffixes)} file; save it as one of those")
     return path
 
 
@@ -59,10 +59,10 @@ def _text_numbers(path: Path) -> np.ndarray:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise DataError(f"{path} is not a text file; vectors in a .tsv or .csv are numbers as text") from None
+        raise InputError(f"{path} is not a text file; vectors in a .tsv or .csv are numbers as text") from None
     rows = [line.split(delimiter) for line in lines if line.strip()]
     if not rows:
-        raise DataError(f"{path} holds no vectors; expected one row of numbers per point")
+        raise InputError(f"{path} holds no vectors; expected one row of numbers per point")
 
     def is_number(cell: str) -> bool:
         try:
@@ -74,15 +74,15 @@ def _text_numbers(path: Path) -> np.ndarray:
     if not all(is_number(cell) for cell in rows[0]):  # a header row: column names
         rows = rows[1:]
     if not rows:
-        raise DataError(f"{path} holds a header row and no vectors")
+        raise InputError(f"{path} holds a header row and no vectors")
     if (short := next((i for i, row in enumerate(rows) if len(row) != len(rows[0])), None)) is not None:
-        raise DataError(f"{path}: vector {short} has {len(rows[short])} numbers, the first has {len(rows[0])}; "
+        raise InputError(f"{path}: vector {short} has {len(rows[short])} numbers, the first has {len(rows[0])}; "
                         "every row needs as many")
     try:
         return np.array(rows, dtype=np.float32)
     except ValueError:  # find the cell, to name it
         number, bad = next((i, cell) for i, row in enumerate(rows) for cell in row if not is_number(cell))
-        raise DataError(f"{path}: vector {number} holds {bad[:40]!r}, not a number; vectors files hold numbers "
+        raise InputError(f"{path}: vector {number} holds {bad[:40]!r}, not a number; vectors files hold numbers "
                         "only (text goes in --metadata)") from None
 
 
@@ -92,7 +92,7 @@ def read_vectors(path: str | Path) -> dict[str, np.ndarray]:
     suffix = path.suffix.lower()
     magic = {".npy": b"\x93NUMPY", ".npz": b"PK"}.get(suffix)
     if magic and not _starts_with(path, magic):
-        raise DataError(f"{path} is not a NumPy {suffix} file; save it with numpy.save or numpy.savez")
+        raise InputError(f"{path} is not a NumPy {suffix} file; save it with numpy.save or numpy.savez")
     try:
         if suffix == ".npy":
             tensors = {path.stem: np.load(path, allow_pickle=False)}
@@ -102,23 +102,23 @@ def read_vectors(path: str | Path) -> dict[str, np.ndarray]:
         else:
             tensors = {path.stem: _text_numbers(path)}
     except (ValueError, OSError, EOFError) as err:  # not a NumPy file, truncated, or an array of objects
-        raise DataError(f"{path} cannot be read as {suffix} ({str(err).splitlines()[0][:120]}); "
+        raise InputError(f"{path} cannot be read as {suffix} ({str(err).splitlines()[0][:120]}); "
                         "save it with numpy.save or numpy.savez") from None
     if not tensors:
-        raise DataError(f"{path} holds no arrays; save your vectors in it with numpy.savez(path, name=vectors)")
+        raise InputError(f"{path} holds no arrays; save your vectors in it with numpy.savez(path, name=vectors)")
     first_name, first = next(iter(tensors.items()))
     checked = {}
     for name, values in tensors.items():
         if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] == 0:
-            raise DataError(f"{path}: {name!r} has shape {values.shape}; vectors are [N, D], one row per point")
+            raise InputError(f"{path}: {name!r} has shape {values.shape}; vectors are [N, D], one row per point")
         if values.dtype.kind not in "biuf":
-            raise DataError(f"{path}: {name!r} holds {values.dtype} values, not numbers")
+            raise InputError(f"{path}: {name!r} holds {values.dtype} values, not numbers")
         if len(values) != len(first):
-            raise DataError(f"{path}: {name!r} has {len(values)} rows and {first_name!r} {len(first)}; every array "
+            raise InputError(f"{path}: {name!r} has {len(values)} rows and {first_name!r} {len(first)}; every array "
                             "must hold the same points, one row each")
         values = values.astype(np.float32)
         if (bad := np.flatnonzero(~np.isfinite(values).all(axis=1))).size:
-            raise DataError(f"{path}: {name!r} has NaN or infinite values in {_rows_listed(bad)}; drop or fix "
+            raise InputError(f"{path}: {name!r} has NaN or infinite values in {_rows_listed(bad)}; drop or fix "
                             "those rows")
         checked[name] = values
     return checked
@@ -131,24 +131,24 @@ def read_metadata(path: str | Path, n: int) -> tuple[dict[str, list[str]], int]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text; save the metadata as UTF-8") from None
+        raise InputError(f"{path} is not UTF-8 text; save the metadata as UTF-8") from None
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     while rows and not any(cell.strip() for cell in rows[-1]):  # blank lines at the end
         rows.pop()
     if not rows:
-        raise DataError(f"{path} is empty; the metadata needs a header row naming its columns, then a row per point")
+        raise InputError(f"{path} is empty; the metadata needs a header row naming its columns, then a row per point")
     header, *rows = rows
     if any(not name.strip() for name in header) or len(set(header)) < len(header):
-        raise DataError(f"{path}: the header row {header[:10]} needs a distinct name for every column")
+        raise InputError(f"{path}: the header row {header[:10]} needs a distinct name for every column")
     if len(rows) != n:
-        raise DataError(f"{path} has {len(rows)} rows after its header for {n:,} vectors; give one row per vector, "
+        raise InputError(f"{path} has {len(rows)} rows after its header for {n:,} vectors; give one row per vector, "
                         "in the same order")
     cleaned = 0
     columns: dict[str, list[str]] = {name: [] for name in header}
     for number, row in enumerate(rows):
         if len(row) > len(header):
-            raise DataError(f"{path}: row {number} has {len(row)} cells for {len(header)} columns; quote a cell "
+            raise InputError(f"{path}: row {number} has {len(row)} cells for {len(header)} columns; quote a cell "
                             "that holds the delimiter")
         for name, cell in zip(header, row + [""] * (len(header) - len(row)), strict=True):
             if any(char in cell for char in "\t\r\n"):
@@ -164,22 +164,22 @@ def read_images(source: str, metadata: dict[str, list[str]], metadata_path: Path
         return _image_files(metadata[source], metadata_path.parent if metadata_path else Path("."), source)
     path = Path(source)
     if not path.is_file():
-        raise DataError(f"--images {source} is neither a file nor a metadata column (the columns: "
+        raise InputError(f"--images {source} is neither a file nor a metadata column (the columns: "
                         f"{', '.join(metadata) or 'none, without --metadata'})")
     _existing(path, "images file", (".npy",))
     if not _starts_with(path, b"\x93NUMPY"):
-        raise DataError(f"{path} is not a NumPy .npy file; save the images with numpy.save")
+        raise InputError(f"{path} is not a NumPy .npy file; save the images with numpy.save")
     try:
         images = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path} cannot be read as .npy ({str(err).splitlines()[0][:120]})") from None
+        raise InputError(f"{path} cannot be read as .npy ({str(err).splitlines()[0][:120]})") from None
     if images.ndim not in (3, 4) or images.ndim == 4 and images.shape[-1] != 3:
-        raise DataError(f"{path} holds shape {images.shape}; images are [N, H, W] (grey) or [N, H, W, 3] (RGB)")
+        raise InputError(f"{path} holds shape {images.shape}; images are [N, H, W] (grey) or [N, H, W, 3] (RGB)")
     if images.dtype != np.uint8:
-        raise DataError(f"{path} holds {images.dtype} images; save them as uint8, 0 to 255 "
+        raise InputError(f"{path} holds {images.dtype} images; save them as uint8, 0 to 255 "
                         "(e.g. (images * 255).astype(np.uint8) for values in [0, 1])")
     if len(images) != n:
-        raise DataError(f"{path} holds {len(images):,} images for {n:,} vectors; give one image per vector")
+        raise InputError(f"{path} holds {len(images):,} images for {n:,} vectors; give one image per vector")
     return images
 
 
@@ -193,7 +193,7 @@ def _image_files(paths: list[str], folder: Path, column: str) -> np.ndarray:
                 pictures.append(image.convert("RGB"))
         except (OSError, UnidentifiedImageError) as err:
             reason = "no such file" if isinstance(err, FileNotFoundError) else "not an image Pillow reads"
-            raise DataError(f"--images {column}: row {number}'s {name!r} ({folder / name}): {reason}; "
+            raise InputError(f"--images {column}: row {number}'s {name!r} ({folder / name}): {reason}; "
                             "paths are read relative to the metadata file's folder") from None
     width, height = pictures[0].size
     scale = min(1.0, THUMBNAIL_SIDE / max(width, height))
