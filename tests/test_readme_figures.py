@@ -1,10 +1,17 @@
-"""Every measured figure in the README is in a committed file that the same paragraph (or table) cites.
+"""Every measured figure is in a committed file: ``docs/results.md`` paragraph by paragraph, and the README's
+through ``docs/results.md``.
 
 A figure is a decimal number, a number with a unit of time, memory, share or ratio (``15.9 s``, ``13 min
-19 s``, ``1,231 MB``, ``84%``, ``0.75x``), or any number in a results table's cells. It must be found, as the
-README rounds it, among the numbers of a ``bench/results/*.json`` or ``docs/results/*.json`` file cited in
-its paragraph; a table takes the citations of the paragraphs around it. Settings and versions that are not
-measurements are listed below with why. Changing a figure, or citing a file that does not hold it, fails.
+19 s``, ``1,231 MB``, ``84%``, ``0.75x``), or any number in a results table's cells.
+
+- In ``docs/results.md``, each must be found, as written, among the numbers of a ``bench/results/*.json`` or
+  ``docs/results/*.json`` file cited in its paragraph; a table takes the citations of the paragraphs around it, a list item those of the paragraph
+  that leads into its list.
+- The README keeps few figures. Each is in ``docs/results.md`` as written, or in a committed file its section
+  cites; and each README section links to its evidence at most once.
+
+Settings and versions that are not measurements are listed below with why. Changing a figure, or citing a
+file that does not hold it, fails.
 """
 
 from __future__ import annotations
@@ -99,11 +106,18 @@ def holds(numbers: list[float], written: str, value: float, decimals: int) -> bo
     return any(abs(number * scale - value) <= tolerance for number in numbers for scale in scales)
 
 
+RESULTS = REPO / "docs" / "results.md"
+
+
 def cited_figures() -> list[tuple[str, list[str], str]]:
-    blocks = readme_blocks((REPO / "README.md").read_text())
-    cases = []
+    blocks = readme_blocks(RESULTS.read_text())
+    cases, lead_in = [], []
     for i, block in enumerate(blocks):
         citations = CITATION.findall(block)
+        if not block.startswith("- "):
+            lead_in = citations
+        elif not citations:  # a list item without a citation of its own takes its lead-in paragraph's
+            citations = lead_in
         if is_table(block):  # a table is cited by the paragraphs just before and after it
             citations += CITATION.findall(blocks[i - 1] if i else "")
             citations += CITATION.findall(blocks[i + 1] if i + 1 < len(blocks) else "")
@@ -115,7 +129,7 @@ def cited_figures() -> list[tuple[str, list[str], str]]:
 CASES = cited_figures()
 
 
-def test_the_readme_has_figures_and_cites_committed_files():
+def test_the_results_page_has_figures_and_cites_committed_files():
     assert len(CASES) > 40
     cited = {path for _, citations, *_ in CASES for path in citations}
     tracked = set(__import__("subprocess").run(["git", "ls-files", "bench/results", "docs/results"], cwd=REPO,
@@ -126,6 +140,38 @@ def test_the_readme_has_figures_and_cites_committed_files():
 @pytest.mark.parametrize("written, citations, block, value, decimals", CASES,
                          ids=[f"{i}:{case[0]}" for i, case in enumerate(CASES)])
 def test_each_figure_is_in_a_file_its_paragraph_cites(written, citations, block, value, decimals):
-    assert citations, f"{written!r} cites no bench or results file, in: {block[:200]!r}"
+    assert citations, f"{written!r} cites no bench or results file, in docs/results.md: {block[:200]!r}"
     assert any(holds(numbers_in(REPO / path), written, value, decimals) for path in citations), (
         f"{written!r} is in none of {citations}, in: {block[:200]!r}")
+
+
+def readme_sections() -> dict[str, str]:
+    text = (REPO / "README.md").read_text()
+    return {part.split("\n", 1)[0]: part for part in re.split(r"\n(?=## )", text)}
+
+
+EVIDENCE = re.compile(r"\]\((docs/results\.md[^)]*|(?:bench|docs)/results/[\w.-]+\.json)\)")
+
+
+@pytest.mark.parametrize("heading", list(readme_sections()))
+def test_each_figure_the_readme_keeps_is_in_the_results_page_or_a_file_its_section_cites(heading):
+    section = readme_sections()[heading]
+    links = EVIDENCE.findall(section)
+    assert len(links) <= 1, f"{heading}: {len(links)} links to evidence; one a section at most"
+    results = [(written, value, decimals) for block in readme_blocks(RESULTS.read_text())
+               for written, value, decimals in figures_in(block)]
+    cited = [REPO / link for link in links if link.endswith(".json")]
+    for block in readme_blocks(section):
+        for written, value, decimals in figures_in(block):
+            in_results = any(abs(value - other) <= 0.5 * 10 ** -decimals + 1e-9 and other_decimals >= decimals
+                             for _, other, other_decimals in results)
+            in_file = any(holds(numbers_in(path), written, value, decimals) for path in cited)
+            assert in_results or in_file, f"{heading}: {written!r} is neither in docs/results.md nor in {links}"
+
+
+def test_the_readme_keeps_few_figures_and_no_statistics():
+    figures = [figure for block in readme_blocks((REPO / "README.md").read_text()) for figure in figures_in(block)]
+    assert 0 < len(figures) <= 20
+    prose = " ".join(readme_blocks((REPO / "README.md").read_text()))
+    for word in ("p <", "p =", "McNemar", "Wilson", "bench `", "AMD EPYC", "aimed at", "±"):
+        assert word not in prose, word
