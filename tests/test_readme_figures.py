@@ -5,8 +5,8 @@ A figure is a decimal number, a number with a unit of time, memory, share or rat
 19 s``, ``1,231 MB``, ``84%``, ``0.75x``), or any number in a results table's cells.
 
 - In ``docs/results.md``, each must be found, as written, among the numbers of a ``bench/results/*.json`` or
-  ``docs/results/*.json`` file cited in its paragraph; a table takes the citations of the paragraphs around it, a list item those of the paragraph
-  that leads into its list.
+  ``docs/results/*.json`` file cited in its paragraph. A table takes the citations of the paragraphs around
+  it, a list item those of the paragraph that leads into its list.
 - The README keeps few figures. Each is in ``docs/results.md`` as written, or in a committed file its section
   cites; and each README section links to its evidence at most once.
 
