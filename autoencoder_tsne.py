@@ -56,6 +56,8 @@ from tutorial.plotting import plot_loss_curves, with_row_names
 from tutorial.training import most_epochs
 
 MODEL_NAMES = {"dense_code": "dense_autoencoder.keras", "conv_code": "conv_autoencoder.keras"}
+# The codes compared point by point: which images each puts right that the other misplaces (section 6).
+PAIRS = (("dense_code", "pca_code"), ("conv_code", "pca_code"), ("conv_code", "dense_code"))
 VALIDATION_FRACTION = 0.2
 
 # ## 1. Digits to fit on, and other digits to show
@@ -191,6 +193,15 @@ def reconstruction_grid(originals: np.ndarray, *reconstructions: np.ndarray) -> 
 # tensors, sharing one sprite and one metadata file, through lesson 1's `write_embedding_run`. Each tensor
 # gets its offline t-SNE map, its neighbours' vote and its metrics. Each is compared with the pixels and with
 # PCA, as a whole and digit by digit.
+#
+# Every code's map starts from the pixels' finished map. So when you switch tensors, each class stays about
+# where it was, and what moves is what the code changes.
+#
+# Each pair of codes gets two bookmarks, e.g. "conv_code right, pca_code wrong (N)". One selects the images
+# the first code's neighbours put in their own class and the other's misplace; the other the reverse. They
+# sit on both codes' maps and on the pixels' map, since the Projector clears a selection when you switch
+# tensors. Open one, hover over an image, then switch tensors to see the same images elsewhere. The Images
+# tab shows examples of each side (`pairs/...`), and `metrics.json` their counts (`paired_votes`).
 
 
 def encode(autoencoder: keras.Model, pixels: np.ndarray) -> np.ndarray:
@@ -321,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
         description=f"Pixels and {args.code_size}-number codes ({', '.join(codes)}) of {len(images):,} {data.noun} "
                     f"from {data.source}. Fitted on {digits.fitted_on}. Shown and scored: {digits.scored_on}.",
         compare_with=("pixels", "pca_code"), extra_metrics={"fit_and_scored": digits.report(), "models": models},
+        pairs=tuple(pair for pair in PAIRS if set(pair) <= set(codes)),
         run_info={"script": "autoencoder_tsne.py", "data": data.source, "split": args.split,
                   "num_images": len(images), "args": vars(args)},
         also_write=(models_and_curves(autoencoders, training_logs, grid, list(rebuilt)),))

@@ -42,7 +42,7 @@ from tutorial.flags import ArgumentParser, add_data_args, add_map_args
 from tutorial.mnist_data import CLASS_NAMES, SPLITS, load_dataset, metadata_columns, shown_digits
 from tutorial.neighbours import check_metric
 from tutorial.pca import pca_coordinates
-from tutorial.pipeline import EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure
+from tutorial.pipeline import EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure, pair_column
 from tutorial.report import Report, write_report
 from tutorial.run_folder import staged_run
 
@@ -156,6 +156,17 @@ def add_bookmarks(run: EmbeddingRun) -> dict[str, list[str]]:
         if name in run.votes and own_maps:
             run.bookmarks[name].append(view("Where the neighbours disagree", "tsne", run.maps[own_maps[0]],
                                             f"neighbours_{name}", np.flatnonzero(run.votes[name] != run.classes.codes)))
+    # Two tensors' votes, point by point: each side's points selected on both tensors' maps and on the first's,
+    # since the Projector clears a selection when you switch tensors.
+    for a, b in run.settings.pairs if run.votes else ():
+        right, other_right = run.votes[a] == run.classes.codes, run.votes[b] == run.classes.codes
+        for shown in dict.fromkeys([a, b, next(iter(run.embeddings))]):
+            own_maps = run.maps_of(shown)
+            projection, where = ("tsne", run.maps[own_maps[0]]) if own_maps else ("pca", pca_coordinates(
+                run.embeddings[shown]))
+            for this, that, selected in ((a, b, right & ~other_right), (b, a, other_right & ~right)):
+                run.bookmarks[shown].append(view(f"{this} right, {that} wrong ({int(selected.sum())})", projection,
+                                                 where, pair_column(a, b), np.flatnonzero(selected)))
     return {name: [view["label"] for view in views] for name, views in run.bookmarks.items()}
 
 
@@ -389,8 +400,14 @@ def start_run(embeddings: dict[str, np.ndarray], metadata: dict[str, Sequence] |
         raise InputError(f"the vectors hold values up to {largest:.3g}, whose squares overflow the float32 "
                          "distances; scale them down first (e.g. divide by their largest value)")
     check_metric(embeddings, metric)
-    return EmbeddingRun(embeddings, metadata, images, classes_of(metadata, color_by, n), metric,
-                        settings or RunSettings(), invert_images)
+    settings = settings or RunSettings()
+    for pair in settings.pairs:
+        if not set(pair) <= set(embeddings) or pair[0] == pair[1]:
+            raise InputError(f"cannot compare {' with '.join(pair)}: compare two of {', '.join(embeddings)}")
+        if color_by is None:
+            raise InputError(f"comparing {' with '.join(pair)} needs a colour column, the classes they vote for")
+    return EmbeddingRun(embeddings, metadata, images, classes_of(metadata, color_by, n), metric, settings,
+                        invert_images)
 
 
 def write_run(logdir: str | Path, run: EmbeddingRun, staged: bool = False) -> dict:

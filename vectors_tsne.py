@@ -108,6 +108,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"{PROJECTOR_MAX_POINTS:,}, as many as the Projector loads")
     parser.add_argument("--logdir", default="logs/vectors",
                         help="run directory to write; TensorBoard serves its parent (default: %(default)s)")
+    parser.add_argument("--compare", action="append", default=[], metavar="A:B",
+                        help="compare two tensors of an .npz point by point (needs --color-by): a metadata column, "
+                             "bookmarks selecting what each puts right and the other wrong, a picture; repeatable")
     add_map_args(parser)
     return parser.parse_args(argv)
 
@@ -154,9 +157,12 @@ def main(argv: list[str] | None = None) -> None:
 
     # %% 6
     # The whole pipeline, in a run folder that appears whole or not at all.
+    pairs = tuple(tuple(pair.split(":", 1)) for pair in args.compare)
+    if bad := [pair for pair in args.compare if ":" not in pair]:
+        raise InputError(f"--compare {bad[0]}: give two tensors as A:B")
     settings = RunSettings(tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity,
-                           seed=args.seed, evaluate=args.metrics, run_info={"script": "vectors_tsne.py",
-                                                                            "args": vars(args)},
+                           seed=args.seed, evaluate=args.metrics, pairs=pairs,
+                           run_info={"script": "vectors_tsne.py", "args": vars(args)},
                            description=f"{', '.join(tensors)} from {args.vectors} ({args.metric} distance).")
     write_embedding_run(args.logdir, tensors, metadata or None, images, color_by=args.color_by, metric=args.metric,
                         settings=settings)

@@ -13,8 +13,9 @@ disagree": the vote, the map's trust, the bookmark and the picture at 10,000),
 ``default`` (``python mnist_tsne.py`` as the README runs it), ``full`` (all
 70,000 Fashion-MNIST images end to end beside openTSNE's default fit),
 ``neighbours`` (t-SNE's neighbour search: exact, Annoy, pynndescent),
-``frames`` (what the optimisation's frames cost) and ``vectors`` (``vectors_tsne.py --metric cosine`` on
-50,000 vectors of 384 numbers beside openTSNE's cosine fit and Embedding Atlas). Prints a table and writes it as JSON
+``frames`` (what the optimisation's frames cost), ``vectors`` (``vectors_tsne.py --metric cosine`` on
+50,000 vectors of 384 numbers beside openTSNE's cosine fit and Embedding Atlas) and ``aligned`` (lesson 2's
+maps started from the pixels' map, against independent starts). Prints a table and writes it as JSON
 (``bench/results/latest.json`` unless ``--out`` says otherwise). Timings are
 medians of ``--repeats`` runs. Goals are reported as met or missed in the
 table; nothing here asserts.
@@ -759,6 +760,71 @@ def bench_vectors(args: argparse.Namespace) -> list[dict]:
     ]
 
 
+# 11. Lesson 2's maps aligned: each code's map started from the pixels' --------------------------
+
+ALIGNED_GOAL = "class centres correlate with the pixels' at >= 0.9 (x with x, y with y); map kNN and " \
+               "trustworthiness at most 0.005 below independent starts"
+
+
+def aligned_worker(run_dir: str) -> dict:
+    """Every code's 2-D map of a lesson-2 run's tensors twice: started from the pixels' converged map
+    (``tsne_maps(aligned=True)``) and from its own PCA. For each: the correlation of its class centres with the
+    pixels' map's, axis by axis, and its kNN accuracy and trustworthiness (the run's own metrics code)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tutorial.metrics import knn_accuracy, trustworthiness
+    from tutorial.tsne import tsne_maps
+
+    checkpoint = tf.train.load_checkpoint(run_dir)
+    tensors = {name: checkpoint.get_tensor(name) for name in CODE_TENSORS}
+    lines = Path(run_dir, "metadata.tsv").read_text().splitlines()
+    column = lines[0].split("\t").index("label")
+    labels = np.array([int(line.split("\t")[column]) for line in lines[1:]])
+    result = {}
+    for aligned in (True, False):
+        maps = tsne_maps(tensors, [2], 30.0, 0, {}, aligned=aligned)[0]
+        pixels = np.array([maps["pixels_tsne_2d"][labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+        for name in CODE_TENSORS[1:]:
+            coords = maps[f"{name}_tsne_2d"]
+            centres = np.array([coords[labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+            result[f"{name}_{'aligned' if aligned else 'independent'}"] = {
+                "centre_correlation_xy": [round(float(np.corrcoef(pixels[:, axis], centres[:, axis])[0, 1]), 4)
+                                          for axis in (0, 1)],
+                "knn_accuracy_of_map": round(knn_accuracy(coords, labels), 4),
+                "trustworthiness": round(trustworthiness(tensors[name], coords)[0], 4)}
+    return result
+
+
+def bench_aligned(args: argparse.Namespace) -> list[dict]:
+    """Lesson 2's codes (``autoencoder_tsne.py --no-tsne``, per seed), each mapped from the pixels' map and from
+    its own start: does each class stay where it was, and at what cost in quality?"""
+    rows = []
+    for name, folder, dataset in code_datasets(args):
+        per_seed = []
+        for seed in range(args.seeds):
+            with tempfile.TemporaryDirectory() as tmp:
+                command = lesson2_command(folder, dataset, f"{tmp}/ae", args, "--no-tsne", "--seed", str(seed))
+                subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+                per_seed.append(in_subprocess("aligned_worker", run_dir=f"{tmp}/ae"))
+        for code in CODE_TENSORS[1:]:
+            together = [seed[f"{code}_aligned"] for seed in per_seed]
+            apart = [seed[f"{code}_independent"] for seed in per_seed]
+            lowest = min(min(r["centre_correlation_xy"]) for r in together)
+            costs = [max(i["knn_accuracy_of_map"] - a["knn_accuracy_of_map"],
+                         i["trustworthiness"] - a["trustworthiness"]) for a, i in zip(together, apart, strict=True)]
+            rows.append({"benchmark": f"{code} on {name}, seeds 0-{args.seeds - 1}",
+                         "centre_correlation_aligned_per_seed": [r["centre_correlation_xy"] for r in together],
+                         "centre_correlation_independent_per_seed": [r["centre_correlation_xy"] for r in apart],
+                         "knn_accuracy_of_map_aligned": [r["knn_accuracy_of_map"] for r in together],
+                         "knn_accuracy_of_map_independent": [r["knn_accuracy_of_map"] for r in apart],
+                         "trustworthiness_aligned": [r["trustworthiness"] for r in together],
+                         "trustworthiness_independent": [r["trustworthiness"] for r in apart],
+                         "lowest_correlation_aligned": lowest, "largest_cost": round(max(costs), 4),
+                         "goal": ALIGNED_GOAL, "goal_met": lowest >= 0.9 and max(costs) <= 0.005})
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "writer": bench_writer,
     "e2e": bench_e2e,
@@ -772,6 +838,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "neighbours": bench_neighbours,
     "frames": bench_frames,
     "vectors": bench_vectors,
+    "aligned": bench_aligned,
 }
 
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from conftest import (
     TensorBoardServer,
     bookmark_coordinates,
+    metadata_table,
     run_script,
     summaries,
     tensorflow_log_lines,
@@ -300,3 +301,27 @@ def test_each_comparison_has_the_exact_mcnemar_p_of_its_two_counts(ae_run):
                 assert f"the other way round (exact McNemar p = {compared['mcnemar_p']:.3g})" in result.stdout
     paired = summaries(run_dir)["paired_votes"][0].tensor_proto.string_val[0].decode()
     assert "| `conv_code` vs `pca_code` |" in paired and "exact McNemar p" in paired
+
+
+def test_each_pair_of_codes_has_bookmarks_on_both_maps_and_the_pixels_with_the_paired_counts(ae_run):
+    """Lesson 2 compares each code with PCA and the conv code with the dense one. The counts agree with the
+    comparisons against PCA above (conv against dense is new), and the same two bookmarks sit on both codes'
+    maps and on the pixels' map, since the Projector clears a selection when you switch tensors."""
+    run_dir = ae_run[0]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    paired = metrics["paired_votes"]
+    assert list(paired) == ["dense_code vs pca_code", "conv_code vs pca_code", "conv_code vs dense_code"]
+    for name in ("dense_code", "conv_code"):
+        against_pca = metrics["neighbour_votes_vs_pca_code"][name]
+        assert paired[f"{name} vs pca_code"][f"right_only_{name}"] == against_pca["right_where_pca_code_wrong"]
+        assert paired[f"{name} vs pca_code"]["right_only_pca_code"] == against_pca["wrong_where_pca_code_right"]
+    column = metadata_table((run_dir / "metadata.tsv").read_text().splitlines())["conv_code_vs_dense_code"]
+    conv, dense = paired["conv_code vs dense_code"]["right_only_conv_code"], paired["conv_code vs dense_code"][
+        "right_only_dense_code"]
+    assert column.count("only conv_code") == conv and column.count("only dense_code") == dense
+    for tensor in ("conv_code", "dense_code", "pixels"):
+        views = {view["label"]: view for view in json.loads((run_dir / f"bookmarks_{tensor}.json").read_text())}
+        assert len(views[f"conv_code right, dense_code wrong ({conv})"]["selectedPoints"]) == conv
+        assert len(views[f"dense_code right, conv_code wrong ({dense})"]["selectedPoints"]) == dense
+    tags = {tag for tag in summaries(run_dir) if tag.startswith("pairs/")}
+    assert tags == {"pairs/dense_code_vs_pca_code", "pairs/conv_code_vs_pca_code", "pairs/conv_code_vs_dense_code"}

@@ -34,7 +34,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     rows = report["rows"]
     assert [row["section"] for row in rows] == (
         ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] + ["codes"] * 5 + ["lesson2"] + ["tsne"] * 2 + ["disagree"]
-        + ["default"] * 2 + ["full"] * 2 + ["neighbours"] * 3 + ["frames"] * 2 + ["vectors"] * 3
+        + ["default"] * 2 + ["full"] * 2 + ["neighbours"] * 3 + ["frames"] * 2 + ["vectors"] * 3 + ["aligned"] * 3
     )
     writer, torch_row = rows[0], rows[1]
     assert writer["tensorboard_serves_it"] is True and writer["MB_on_disk"] > 0
@@ -100,6 +100,15 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert cosine_fit["seconds"] > 0 and own["vs_opentsne_cosine"] > 0 and own["child_peak_rss_mb"] > 100
     assert 0 <= own["knn_accuracy"] <= 1 and 0 <= own["trustworthiness"] <= 1 and isinstance(own["goal_met"], bool)
     assert atlas["note"].startswith("skipped: pip install embedding-atlas")  # none named no-such-command
+    # Each code's map from the pixels' start and from its own, seed by seed: correlations, quality, the goal.
+    for row, code in zip(rows[26:29], ("pca_code", "dense_code", "conv_code"), strict=True):
+        assert row["benchmark"] == f"{code} on mnist, seeds 0-1"
+        for key in ("centre_correlation_aligned_per_seed", "centre_correlation_independent_per_seed"):
+            assert len(row[key]) == 2 and all(-1 <= r <= 1 for pair in row[key] for r in pair)
+        assert all(0 <= v <= 1 for v in row["knn_accuracy_of_map_aligned"] + row["trustworthiness_independent"])
+        lowest = min(min(pair) for pair in row["centre_correlation_aligned_per_seed"])
+        assert row["lowest_correlation_aligned"] == lowest
+        assert isinstance(row["goal_met"], bool)
     for section in ("writer", "e2e", "scaling", "codes", "lesson2", "tsne", "disagree", "default", "full",
-                    "neighbours", "frames", "vectors"):
+                    "neighbours", "frames", "vectors", "aligned"):
         assert f"\n{section} " in "\n" + result.stdout  # each section printed as a table

@@ -94,6 +94,38 @@ def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
     assert any("kNN accuracy" in output.get("data", {}).get("text/markdown", "") for output in outputs)
     # No tensor or sprite dumped: every output is a picture, a table or a few lines of text.
     assert all(len(json.dumps(output)) < 600_000 for output in outputs)
+    # It ends on its run in the Projector: a screenshot, since the live TensorBoard cannot be kept.
+    [cell] = [cell for cell in notebook.cells if "screenshot" in cell.metadata.get("tags", [])]
+    png = __import__("base64").b64decode(cell.attachments["projector.png"]["image/png"])
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    # What TensorFlow prints to the process's stderr as it loads stays out of the outputs.
+    text = "".join(output.get("text", "") for output in outputs)
+    assert "cuda drivers" not in text and "absl::InitializeLog" not in text
+
+
+def notebook_text(lesson: str) -> str:
+    notebook = nbformat.read(COMMITTED[lesson], as_version=4)
+    return "".join(output.get("text", "") + output.get("data", {}).get("text/markdown", "")
+                   for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_the_notebooks_show_the_figures_the_results_page_gives():
+    """Lesson 1's notebook ran on the 10,000 MNIST test digits, as the README's figures; lesson 2's on seed 0."""
+    lesson1 = notebook_text("mnist_tsne.py")
+    metrics = json.loads((REPO / "docs" / "results" / "mnist-t10k-metrics.json").read_text())["embeddings"]
+    pixels = metrics["pixels"]
+    assert "Loaded 10000 digits (test split) from mnist IDX files" in lesson1
+    assert f"| `pixels` | 784 | {pixels['knn_accuracy']:.3f} | {pixels['disagreeing_points']} |" in lesson1
+    tsne = metrics["pixels_tsne_2d"]
+    assert f"| `pixels_tsne_2d` | 2 | {tsne['knn_accuracy']:.3f} | {tsne['disagreeing_points']} |" in lesson1
+    lesson2 = notebook_text("autoencoder_tsne.py")
+    bench = json.loads((REPO / "bench" / "results" / "2026-12-02-lessons-mnist-t10k-fashion-amd-epyc-2cores.json")
+                       .read_text())
+    for row in bench["rows"]:
+        if row["section"] == "codes" and row["benchmark"].endswith(" on mnist"):
+            name, seed0 = row["benchmark"].split()[0], row["knn_accuracy_per_seed"][0]
+            misplaced = round((1 - seed0) * 10_000)
+            assert f"| `{name}` | {784 if name == 'pixels' else 64} | {seed0:.3f} | {misplaced} |" in lesson2, name
 
 
 def parameters(lesson: str, data: Path, logs: Path, example: Path) -> str:

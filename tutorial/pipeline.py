@@ -23,7 +23,7 @@ import numpy as np
 
 from tutorial.classes import Classes
 from tutorial.neighbours import Neighbours, disagreement_columns, neighbour_searches
-from tutorial.report import Report, draw_pictures, measure_tensors
+from tutorial.report import Report, draw_pictures, measure_tensors, pair_comparison
 from tutorial.tsne import MapOf, tsne_maps
 
 
@@ -37,7 +37,9 @@ class RunSettings:
     with (trustworthiness against the first; default: the first embedding). ``extra_metrics``: added to
     ``metrics.json`` as they are. ``run_info``: what ``run.json`` records (the script and its flags).
     ``also_write``: functions that write more into the run folder before it is put in place (lesson 2's
-    models and training curves).
+    models and training curves). ``align_maps``: every map starts from the first embedding's (``tsne_maps``).
+    ``pairs``: (A, B) embeddings whose votes are compared point by point: a metadata column, two bookmarks on
+    A's, B's and the first embedding's maps, their counts in ``metrics.json`` and a picture of each side.
     """
 
     tsne_dims: tuple[int, ...] = (2,)
@@ -50,6 +52,8 @@ class RunSettings:
     extra_metrics: dict | None = None
     run_info: dict | None = None
     also_write: tuple[Callable[[Path], None], ...] = ()
+    align_maps: bool = True
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -87,26 +91,34 @@ class EmbeddingRun:
         return [tensor for tensor, of in self.map_of.items() if of.source == name]
 
 
-def add_tsne_maps(run: EmbeddingRun) -> dict[str, np.ndarray]:
-    """A converged t-SNE map of each embedding, in each of ``tsne_dims``; returns the maps by tensor name."""
+def pair_column(a: str, b: str) -> str:
+    """The metadata column comparing embeddings ``a`` and ``b``: "both right", "only a", "only b", "both wrong"."""
+    return f"{a}_vs_{b}"
+
+
+def add_tsne_maps(run: EmbeddingRun) -> None:
+    """A converged t-SNE map of each embedding, in each of ``tsne_dims``, into ``run.maps`` by tensor name."""
     settings = run.settings
     run.maps, run.map_of, run.tsne_searches = tsne_maps(run.embeddings, sorted(set(settings.tsne_dims)),
-                                                        settings.perplexity, settings.seed, run.frames, run.metric)
-    return run.maps
+                                                        settings.perplexity, settings.seed, run.frames, run.metric,
+                                                        settings.align_maps)
 
 
-def add_neighbour_votes(run: EmbeddingRun) -> dict[str, np.ndarray]:
+def add_neighbour_votes(run: EmbeddingRun) -> None:
     """One exact search per tensor (shared with the metrics); for each embedding, its neighbours' vote (with
-    classes) and each of its maps' trust, as metadata columns. Returns each embedding's vote (class numbers)."""
+    classes, into ``run.votes`` as class numbers) and each of its maps' trust, as metadata columns."""
     if not run.settings.evaluate:
-        return {}
+        return
     run.neighbours = neighbour_searches(run.tensors, run.settings.seed, run.metric, run.tsne_searches, run.map_of)
     for name in run.embeddings:
         columns, votes = disagreement_columns(name, run.neighbours, run.maps_of(name), run.classes)
         run.metadata = {**run.metadata, **columns}
         if votes is not None:
             run.votes[name] = votes
-    return run.votes
+    for a, b in run.settings.pairs:
+        right, other_right = run.votes[a] == run.classes.codes, run.votes[b] == run.classes.codes
+        run.metadata = {**run.metadata, pair_column(a, b): np.select(
+            [right & other_right, right, other_right], ["both right", f"only {a}", f"only {b}"], "both wrong").tolist()}
 
 
 def measure(run: EmbeddingRun) -> Report:
@@ -119,11 +131,20 @@ def measure(run: EmbeddingRun) -> Report:
     metrics = measure_tensors(run.tensors, run.classes, run.neighbours, run.votes,
                               {name: source for name, source in sources.items() if source not in (None, name)},
                               compare_with, settings.seed) if run.neighbours else {}
+    if metrics and settings.pairs:
+        metrics["paired_votes"] = pair_comparison(run.votes, run.classes.codes, settings.pairs)
     if metrics and settings.extra_metrics:
         metrics |= settings.extra_metrics
     flat_maps = {of.source: run.maps[name] for name, of in run.map_of.items() if of.dims == 2}
     pictures = draw_pictures(flat_maps, run.classes, run.images, run.votes, metrics, settings.points or
                              f"{run.n:,} points", settings.perplexity, settings.seed, run.invert_images)
+    for a, b in settings.pairs if run.votes else ():
+        from tutorial.plotting import plot_pair_examples  # matplotlib
+
+        points = settings.points or f"{run.n:,} points"
+        pictures[f"pairs/{pair_column(a, b)}"] = plot_pair_examples(
+            run.classes.codes, run.votes[a], run.votes[b], run.images, (a, b), ink=run.invert_images,
+            title=f"Where the 5 nearest neighbours in {a} and in {b} disagree: {points}")
     progress = {source: run.frames.get(name, []) for name, of in run.map_of.items() if of.dims == 2
                 for source in [of.source]}
     run.report = Report(metrics, pictures, progress, run.classes)

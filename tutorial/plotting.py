@@ -1,5 +1,6 @@
-"""Pictures of a run: the t-SNE map (coloured dots, a legend, thumbnails), the confusions, and the
-frames of the t-SNE's optimisation, each class in the colour the Projector gives it (``tutorial/classes.py``).
+"""Pictures of a run: the t-SNE map (coloured dots, a legend, thumbnails), the confusions, two tensors' votes
+side by side, and the frames of the t-SNE's optimisation. Each class is in the colour the Projector gives it
+(``tutorial/classes.py``).
 
 Drawn with matplotlib's object API (``Figure``, not ``pyplot``: no window, no
 global state, runs headless).
@@ -133,26 +134,45 @@ def plot_confusions(labels: np.ndarray, votes: np.ndarray, images: np.ndarray | 
     labels, votes = np.asarray(labels), np.asarray(votes)
     wrong = labels != votes
     frequent = Counter(zip(labels[wrong].tolist(), votes[wrong].tolist(), strict=True)).most_common(pairs)
+    rows = [(f"{class_names[label]} taken for {class_names[vote]}: {count}",
+             np.flatnonzero(wrong & (labels == label) & (votes == vote))) for (label, vote), count in frequent]
+    return plot_example_rows(rows, images, title or "Most frequent confusions", examples, ink,
+                             "every point's neighbours vote for its own class")
+
+
+def plot_pair_examples(labels: np.ndarray, votes: np.ndarray, other_votes: np.ndarray, images: np.ndarray | None,
+                       names: tuple[str, str], title: str = "", examples: int = 12, ink: bool = False) -> bytes:
+    """Two tensors' votes side by side as PNG bytes: a row of the points only the first's neighbours put in their
+    own class, then a row of those only the other's do, each labelled with its count (``names``: the tensors)."""
+    right, other_right = np.asarray(votes) == labels, np.asarray(other_votes) == labels
+    rows = [(f"only {names[0]} right: {int((right & ~other_right).sum())}", np.flatnonzero(right & ~other_right)),
+            (f"only {names[1]} right: {int((other_right & ~right).sum())}", np.flatnonzero(other_right & ~right))]
+    return plot_example_rows(rows, images, title or f"{names[0]} against {names[1]}", examples, ink,
+                             "both put the same points right")
+
+
+def plot_example_rows(rows: Sequence[tuple[str, np.ndarray]], images: np.ndarray | None, title: str,
+                      examples: int = 12, ink: bool = False, empty: str = "") -> bytes:
+    """Rows of example pictures as PNG bytes: each row a (label, point indices) pair, up to ``examples`` of its
+    points' ``images`` (grey or RGB; ``ink`` ones drawn black on white), or only the labels without images."""
     height, width = images.shape[1:3] if images is not None else (28, 0)
     shown = examples if images is not None else 0
-    grid = np.ones((max(1, len(frequent)) * (height + 4), max(1, shown * (width + 4)), 3), dtype=np.float32)
-    names = []
-    for row, ((label, vote), count) in enumerate(frequent):
-        names.append(f"{class_names[label]} taken for {class_names[vote]}: {count}")
-        for column, i in enumerate(np.flatnonzero(wrong & (labels == label) & (votes == vote))[:shown]):
+    grid = np.ones((max(1, len(rows)) * (height + 4), max(1, shown * (width + 4)), 3), dtype=np.float32)
+    for row, (_, indices) in enumerate(rows):
+        for column, i in enumerate(indices[:shown]):
             y, x = row * (height + 4) + 2, column * (width + 4) + 2
             picture = images[i] / 255.0
             picture = 1 - picture if ink else picture
             grid[y:y + height, x:x + width] = picture[..., None] if picture.ndim == 2 else picture
-    fig = Figure(figsize=(2.6 + max(shown, 4) * 0.55, 0.7 + 0.55 * max(1, len(frequent))), dpi=100)
+    fig = Figure(figsize=(2.6 + max(shown, 4) * 0.55, 0.7 + 0.55 * max(1, len(rows))), dpi=100)
     ax = fig.subplots()
     ax.imshow(grid, interpolation="nearest", aspect="auto" if images is None else "equal")
-    ax.set_yticks([row * (height + 4) + height / 2 + 2 for row in range(len(frequent))], names, fontsize=10)
+    ax.set_yticks([row * (height + 4) + height / 2 + 2 for row in range(len(rows))], [name for name, _ in rows],
+                  fontsize=10)
     ax.set_xticks([])
-    ax.set_title(title or "Most frequent confusions", fontsize=11)
-    if not frequent:
-        ax.text(grid.shape[1] / 2, grid.shape[0] / 2, "every point's neighbours vote for its own class",
-                ha="center", va="center")
+    ax.set_title(title, fontsize=11)
+    if not rows or not any(len(indices) for _, indices in rows):
+        ax.text(grid.shape[1] / 2, grid.shape[0] / 2, empty, ha="center", va="center")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

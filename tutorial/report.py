@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import time
 from collections.abc import Sequence
@@ -45,10 +46,25 @@ class Report:
         paired = paired_table(self.metrics)
         return metrics_table(self.metrics["embeddings"]) + (f"\n\n{paired}" if paired else "")
 
+    def __repr__(self) -> str:
+        return f"Report({', '.join(self.pictures) or 'no pictures'})\n{self.tables()}"
+
     def _repr_markdown_(self) -> str:
-        pictures = "".join(f"\n\n![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
+        pictures = "".join(f"\n\n![{name}](data:image/png;base64,{base64.b64encode(small_png(png)).decode()})"
                            for name, png in self.pictures.items())
         return self.tables() + pictures
+
+
+def small_png(png: bytes, max_width: int = 1000) -> bytes:
+    """A picture for a notebook: at most ``max_width`` wide, in a 256-colour palette (a third of the bytes)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.Resampling.LANCZOS)
+    small = io.BytesIO()
+    image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(small, "PNG", optimize=True)
+    return small.getvalue()
 
 
 def measure_tensors(tensors: dict[str, np.ndarray], classes: Classes | None, neighbours: dict[str, Neighbours],
@@ -160,6 +176,20 @@ def paired_table(metrics: dict) -> str:
                       f"{c[f'wrong_where_{reference}_right']} | {c['mcnemar_p']:.3g} |" for name, c in compared.items()]
     header = ["| tensors | right only in the first | right only in the second | exact McNemar p |", "|---|---|---|---|"]
     return "\n".join(header + lines) if lines else ""
+
+
+def pair_comparison(votes: dict[str, np.ndarray], labels: np.ndarray, pairs: Sequence[tuple[str, str]]) -> dict:
+    """For each pair (A, B): the points only A's neighbours put in their own class, those only B's do, and the
+    exact McNemar p of the two counts (to 3 significant digits), as ``{"A vs B": {...}}``."""
+    from tutorial.metrics import mcnemar_p
+
+    compared = {}
+    for a, b in pairs:
+        right, other_right = votes[a] == labels, votes[b] == labels
+        only, other_only = int((right & ~other_right).sum()), int((other_right & ~right).sum())
+        compared[f"{a} vs {b}"] = {f"right_only_{a}": only, f"right_only_{b}": other_only,
+                                   "mcnemar_p": float(f"{mcnemar_p(only, other_only):.3g}")}
+    return compared
 
 
 def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray | None, reference: str = "pixels") -> dict:

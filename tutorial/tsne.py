@@ -139,11 +139,11 @@ class TsneEngine:
     """openTSNE's own choices, which benchmarks and pictures vary: ``method`` forces its gradient method
     ("bh" or "fft"; None: each phase takes the faster, ``gradient_method``), ``neighbors`` its neighbour
     search ("exact", "annoy", "pynndescent"), ``initialization`` the start ("pca": the leading components,
-    so runs differ little; or "random")."""
+    so runs differ little; "random"; or an array [N, dims] at openTSNE's scale, ``aligned_start``)."""
 
     method: str | None = None
     neighbors: str = NEIGHBOUR_SEARCH
-    initialization: str = "pca"
+    initialization: str | np.ndarray = "pca"
 
 
 def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: int = 0, name: str = "embedding",
@@ -216,18 +216,34 @@ def map_name(source: str, dims: int) -> str:
     return f"{source}_tsne_{dims}d"
 
 
+def aligned_start(reference_map: np.ndarray) -> np.ndarray:
+    """Another tensor's start: ``reference_map`` rescaled to openTSNE's starting scale (a standard deviation of
+    1e-4 along its first axis). Each class's island then starts where it sits on the reference map."""
+    from openTSNE.initialization import rescale
+
+    return rescale(np.asarray(reference_map, dtype=np.float64), target_std=1e-4)
+
+
 def tsne_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
-              frames: dict[str, list], metric: str = "euclidean"
+              frames: dict[str, list], metric: str = "euclidean", aligned: bool = True
               ) -> tuple[dict[str, np.ndarray], dict[str, MapOf], dict[str, Neighbours]]:
     """A converged t-SNE map [N, d] of every embedding for each ``d`` in ``dims``, named by ``map_name`` (its
     layout every 10 iterations in ``frames[<map>]``); what each map is of; and each embedding's neighbour search
-    (``prepare_tsne``: one for its 2-D and 3-D maps), which the vote reuses."""
+    (``prepare_tsne``: one for its 2-D and 3-D maps), which the vote reuses.
+
+    ``aligned``: the first embedding's maps start from PCA, every other's from the first one's converged map of
+    the same dimensions (``aligned_start``), with the usual early exaggeration. Switching tensors then keeps
+    each class about where it was, and what moves is what the tensor changes. Otherwise each starts from PCA.
+    """
     for d, values in ((d, values) for d in dims for values in embeddings.values()):
         check_tsne(len(values), d, perplexity)
     prepared = {name: prepare_tsne(values, perplexity, seed, metric, name) for name, values in embeddings.items()
                 if dims}
     map_of = {map_name(name, d): MapOf(name, d) for name in embeddings for d in dims}
-    maps = {tensor: tsne_map(embeddings[of.source], of.dims, perplexity, seed, of.source, metric=metric,
-                             prepared=prepared[of.source], frames=frames.setdefault(tensor, []))
-            for tensor, of in map_of.items()}
+    first, maps = next(iter(embeddings)), {}
+    for tensor, of in map_of.items():
+        start = aligned_start(maps[map_name(first, of.dims)]) if aligned and of.source != first else "pca"
+        maps[tensor] = tsne_map(embeddings[of.source], of.dims, perplexity, seed, of.source, metric=metric,
+                                prepared=prepared[of.source], frames=frames.setdefault(tensor, []),
+                                engine=TsneEngine(initialization=start))
     return maps, map_of, {name: found.neighbours for name, found in prepared.items()}
