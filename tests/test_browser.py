@@ -474,3 +474,42 @@ def rerun_and_reload(browser, earlier_run: Path, tmp_path: Path) -> list[str]:
 def test_a_rerun_shows_after_a_page_reload(browser, logs, tmp_path):
     # (Plain TensorBoard still shows Points: 300 here: test_mnist_tsne.py shows why over HTTP.)
     assert rerun_and_reload(browser, logs / "mnist", tmp_path) == []
+
+
+def test_a_selection_saved_in_the_bookmarks_panel_comes_back_as_rows_of_the_run(server, browser, logs, tmp_path):
+    """Search selects the 7s; Add bookmark, then Save bookmarks downloads the views as a file named "state";
+    tools/export_selection.py turns it into the rows of exactly those digits, with their maps' coordinates."""
+    import csv
+    import io
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    projector = ProjectorPage(browser, server.url)
+    try:
+        projector.choose_run("mnist")
+        projector.choose_tensor("pixels")
+        projector.wait_for_status(f"Points: {N} | Dimension: 784")
+        said = projector.search("7")  # the label column: only the 7s hold a 7
+        selected = projector.selected_count()
+        panel = projector.frame.locator("vz-projector-bookmark-panel")
+        panel.locator('paper-icon-button[title="Add bookmark"]').click()
+        with projector.page.expect_download() as download:
+            panel.locator('paper-icon-button[title="Save bookmarks"]').click()
+        assert download.value.suggested_filename in ("state", "state.txt")  # Chromium adds .txt to text/plain
+        download.value.save_as(tmp_path / "state")
+    finally:
+        projector.close()
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "export_selection.py"), str(logs / "mnist"),
+                             str(tmp_path / "state")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    table = metadata_table((logs / "mnist" / "metadata.tsv").read_text().splitlines())
+    sevens = [i for i, name in enumerate(table["class_name"]) if name == "7"]
+    assert said == f"{len(sevens)} matches." and selected == len(sevens) > 0
+    assert [int(row["row"]) for row in rows] == sevens
+    assert all(row["class_name"] == "7" and row["neighbours_pixels"] in table["class_name"] for row in rows)
+    stored = tf.train.load_checkpoint(str(logs / "mnist")).get_tensor("pixels_tsne_2d")
+    assert np.allclose([[float(row["pixels_tsne_2d_x"]), float(row["pixels_tsne_2d_y"])] for row in rows],
+                       stored[sevens, :2], rtol=1e-4, atol=1e-3)
