@@ -416,10 +416,12 @@ def write_run(logdir: str | Path, run: EmbeddingRun, staged: bool = False) -> di
     written into as it is. Returns the metrics."""
     settings, report = run.settings, run.report or Report({}, {}, {}, run.classes)
     images = 255 - run.images if run.invert_images and run.images is not None else run.images
+    # The Projector reads one column as having no header and calls it "label": a second column keeps its name.
+    metadata = {**run.metadata, "row": list(range(run.n))} if len(run.metadata) == 1 else run.metadata
     run_info = {**(settings.run_info or {"script": "write_embedding_run", "tensors": list(run.embeddings)}),
                 "maps": {name: {"of": of.source, "dims": of.dims} for name, of in run.map_of.items()}}
     with nullcontext(Path(logdir)) if staged else staged_run(logdir, run_info) as run_dir:
-        write_projector_logs(run_dir, run.tensors, run.metadata or None, images, run.bookmarks, settings.description)
+        write_projector_logs(run_dir, run.tensors, metadata or None, images, run.bookmarks, settings.description)
         write_report(run_dir, report)
         for write_more in settings.also_write:
             write_more(run_dir)

@@ -199,3 +199,11 @@ def test_too_few_digits_for_the_perplexity_is_one_clear_line(small_mnist, tmp_pa
     lines = stderr_lines(result.stderr)
     assert len(lines) == 1 and "lower --perplexity" in lines[0], result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_the_stop_rule_reads_a_negative_objective_by_its_magnitude():
+    """During early exaggeration openTSNE reports the exaggerated objective, negative on few points. A change of
+    10% a check is not settled, whatever the sign; a change of 0.01% is."""
+    stop = StopWhenConverged(1e-3)
+    assert [stop(i, value, None) for i, value in enumerate([-0.50, -0.55, -0.605, -0.6655])] == [False] * 4
+    assert stop(4, -0.66556, None) is True

@@ -294,3 +294,28 @@ def test_compare_puts_each_sides_bookmarks_on_both_tensors_maps(tmp_path):
         labels = [view["label"] for view in json.loads((run / f"bookmarks_{tensor}.json").read_text())]
         assert f"projected right, measurements wrong ({compared['right_only_projected']})" in labels
         assert f"measurements right, projected wrong ({compared['right_only_measurements']})" in labels
+
+
+def test_pandas_own_csvs_read_right(tmp_path, capsys):
+    """DataFrame.to_csv() writes the index as an unnamed first column: not a dimension, and not a refusal."""
+    import pandas as pd
+
+    vectors = RNG.normal(size=(40, 6))
+    frame = pd.DataFrame(vectors, columns=[f"d{i}" for i in range(6)])
+    kept = frame[frame["d0"] > -1]  # a filtered frame keeps its old row labels: 0, 2, 3, 7, ...
+    kept.to_csv(tmp_path / "v.csv")
+    [(name, read)] = read_vectors(tmp_path / "v.csv").items()
+    assert read.shape == (len(kept), 6) and np.allclose(read, kept.to_numpy(), atol=1e-6)
+    assert "first column has no name: pandas' index, not a dimension" in capsys.readouterr().out
+    pd.DataFrame({"topic": ["a", "b"] * 20}, index=range(100, 140)).to_csv(tmp_path / "m.csv")
+    metadata, _ = read_metadata(tmp_path / "m.csv", 40)
+    assert list(metadata) == ["index", "topic"] and metadata["index"][:2] == ["100", "101"]
+
+
+def test_a_runs_only_metadata_column_keeps_its_name(tmp_path):
+    """The Projector calls a lone column "label": the pipeline adds the row number, so the file has a header."""
+    from mnist_tsne import write_embedding_run
+
+    write_embedding_run(tmp_path / "run", {"v": RNG.normal(size=(40, 4))}, settings=RunSettings(perplexity=5))
+    header = (tmp_path / "run" / "metadata.tsv").read_text().splitlines()[0]
+    assert header == "trust_v_tsne_2d\trow"

@@ -62,4 +62,6 @@ def show(picture: bytes | Path | np.ndarray | Callable[[], bytes]) -> None:
         png = io.BytesIO()
         Picture.fromarray(values[..., 0] if values.ndim == 3 and values.shape[-1] == 1 else values).save(png, "PNG")
         picture = png.getvalue()
-    display(Image(picture))
+    from tutorial.report import small_png
+
+    display(Image(small_png(picture)))  # a 256-colour palette keeps the notebook small

@@ -207,5 +207,5 @@ def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray | None, ref
             right = embedding_votes == labels
             gained, lost = int(right[~reference_right].sum()), int((~right)[reference_right].sum())
             compared[name] = {f"right_where_{reference}_wrong": gained, f"wrong_where_{reference}_right": lost,
-                              "mcnemar_p": round(mcnemar_p(gained, lost), 6)}
+                              "mcnemar_p": float(f"{mcnemar_p(gained, lost):.6g}")}  # never 0: p = 1e-10
     return {f"neighbour_votes_vs_{reference}": compared}

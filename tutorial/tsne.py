@@ -84,7 +84,9 @@ class StopWhenConverged:
         self.moving = False
 
     def __call__(self, iteration: int, kl_divergence: float, embedding: np.ndarray) -> bool:
-        change = abs(self.kl_divergence - kl_divergence) / kl_divergence  # NaN on the first call
+        # Relative to its magnitude: during early exaggeration openTSNE reports the exaggerated objective, which
+        # can be negative (on few points), and a signed division would stop the phase at once.
+        change = abs(self.kl_divergence - kl_divergence) / abs(kl_divergence)  # NaN on the first call
         self.iterations, self.kl_divergence = iteration, kl_divergence
         self.moving = self.moving or change >= self.tolerance
         return self.moving and change < self.tolerance
@@ -197,7 +199,8 @@ def tsne_map(values: np.ndarray, dims: int = 2, perplexity: float = 30.0, seed: 
                            callbacks_every_iters=KL_EVERY)
         done += stop.iterations
         print(f"  {phase}: {stop.iterations} iterations, {'Barnes-Hut' if phase_method == 'bh' else 'FFT'}, "
-              f"KL divergence {stop.kl_divergence:.3f}, {time.perf_counter() - phase_start:.1f} s", flush=True)
+              f"{'exaggerated objective' if exaggeration else 'KL divergence'} {stop.kl_divergence:.3f}, "
+              f"{time.perf_counter() - phase_start:.1f} s", flush=True)
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     return np.asarray(embedding, dtype=np.float32)
 

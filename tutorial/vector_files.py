@@ -72,6 +72,9 @@ def _text_numbers(path: Path) -> np.ndarray:
         return True
 
     if not all(is_number(cell) for cell in rows[0]):  # a header row: column names
+        if not rows[0][0].strip() and len(rows[0]) > 1:  # DataFrame.to_csv(): an unnamed first column, its index
+            print(f"note: {path}'s first column has no name: pandas' index, not a dimension; left out", flush=True)
+            rows = [row[1:] for row in rows]
         rows = rows[1:]
     if not rows:
         raise InputError(f"{path} holds a header row and no vectors")
@@ -139,6 +142,8 @@ def read_metadata(path: str | Path, n: int) -> tuple[dict[str, list[str]], int]:
     if not rows:
         raise InputError(f"{path} is empty; the metadata needs a header row naming its columns, then a row per point")
     header, *rows = rows
+    if len(header) > 1 and not header[0].strip():  # DataFrame.to_csv(): its index, an unnamed first column
+        header = ["index" if "index" not in header else "pandas_index", *header[1:]]
     if any(not name.strip() for name in header) or len(set(header)) < len(header):
         raise InputError(f"{path}: the header row {header[:10]} needs a distinct name for every column")
     if len(rows) != n:
