@@ -272,6 +272,17 @@ def code_datasets(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     return sets
 
 
+def lesson2_per_seed(folder: str, dataset: str, args: argparse.Namespace, read: Callable[[Path], dict]) -> list[dict]:
+    """``autoencoder_tsne.py --no-tsne`` on ``folder`` once per seed (``--seeds``); ``read`` of each run's folder."""
+    results = []
+    for seed in range(args.seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            command = lesson2_command(folder, dataset, f"{tmp}/ae", args, "--no-tsne", "--seed", str(seed))
+            subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+            results.append(read(Path(tmp, "ae")))
+    return results
+
+
 def paired_with(run: dict, tensor: str, reference: str) -> list:
     """[points ``tensor``'s vote puts right and ``reference``'s wrong, the reverse, exact McNemar p] in one run."""
     votes = run[f"neighbour_votes_vs_{reference}"][tensor]
@@ -308,12 +319,7 @@ def bench_codes(args: argparse.Namespace) -> list[dict]:
     the pixels' 5-NN accuracy in the usual train/test protocol."""
     rows = []
     for name, folder, dataset in code_datasets(args):
-        runs = []
-        for seed in range(args.seeds):
-            with tempfile.TemporaryDirectory() as tmp:
-                command = lesson2_command(folder, dataset, f"{tmp}/ae", args, "--no-tsne", "--seed", str(seed))
-                subprocess.run(command, cwd=REPO, check=True, capture_output=True)
-                runs.append(json.loads(Path(f"{tmp}/ae/metrics.json").read_text()))
+        runs = lesson2_per_seed(folder, dataset, args, lambda run: json.loads((run / "metrics.json").read_text()))
         split = runs[0]["fit_and_scored"]
         for tensor in CODE_TENSORS:
             accuracies = [run["embeddings"][tensor]["knn_accuracy"] for run in runs]
@@ -801,12 +807,8 @@ def bench_aligned(args: argparse.Namespace) -> list[dict]:
     its own start: does each class stay where it was, and at what cost in quality?"""
     rows = []
     for name, folder, dataset in code_datasets(args):
-        per_seed = []
-        for seed in range(args.seeds):
-            with tempfile.TemporaryDirectory() as tmp:
-                command = lesson2_command(folder, dataset, f"{tmp}/ae", args, "--no-tsne", "--seed", str(seed))
-                subprocess.run(command, cwd=REPO, check=True, capture_output=True)
-                per_seed.append(in_subprocess("aligned_worker", run_dir=f"{tmp}/ae"))
+        per_seed = lesson2_per_seed(folder, dataset, args,
+                                    lambda run: in_subprocess("aligned_worker", run_dir=str(run)))
         for code in CODE_TENSORS[1:]:
             together = [seed[f"{code}_aligned"] for seed in per_seed]
             apart = [seed[f"{code}_independent"] for seed in per_seed]
