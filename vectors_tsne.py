@@ -26,6 +26,7 @@ from tutorial.classes import classes_of
 from tutorial.errors import InputError, run_main
 from tutorial.flags import ArgumentParser, add_map_args, positive_int
 from tutorial.neighbours import METRICS, check_metric
+from tutorial.notebook import show
 from tutorial.pipeline import RunSettings
 from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metadata, read_vectors, sample_rows
 
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     maps = " and their t-SNE maps" if args.tsne else ""
     print(f"Wrote {args.logdir}: tensors {', '.join(tensors)}{maps}"
           f"{', metadata' if metadata else ''}{', sprite' if images is not None else ''}")
+    for name in tensors if args.tsne else ():
+        show(Path(args.logdir) / f"tsne_map_{name}.png")  # in a notebook; in a terminal, nothing
 
     # %% 7
     print(f"Now run ./run_tensorboard.sh --logdir {Path(args.logdir).parent} and open http://127.0.0.1:6006/#projector")

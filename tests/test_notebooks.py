@@ -47,7 +47,7 @@ def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
     headings = [source.splitlines()[0] for kind, source in cells(made) if kind == "markdown"]
     text = (REPO / lesson).read_text()
     assert headings[0] == "# " + text.split('"""')[1].splitlines()[0]
-    assert [h.removeprefix("## ") for h in headings[1:-1]] == [
+    assert [h.removeprefix("## ") for h in headings[1:-2]] == [  # then what to click, and the screenshot
         line.removeprefix("# ## ") for line in text.splitlines() if line.startswith("# ## ")]
 
 
@@ -89,9 +89,12 @@ def test_each_committed_notebook_is_valid_small_and_shows_its_results(lesson):
         nbformat.validate(notebook)  # raises on anything nbformat's schema does not accept
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
-    assert any("image/png" in output.get("data", {}) for output in outputs)
+    # A picture: a PNG output (show()), or one inside the report's markdown (measure()'s table and pictures).
+    assert any("image/png" in output.get("data", {}) or "data:image/png;base64," in output.get("data", {}).get(
+        "text/markdown", "") for output in outputs)
     # The measures table, as the run prints it (kNN accuracy and trustworthiness of every tensor).
-    assert any("kNN accuracy" in output.get("data", {}).get("text/markdown", "") for output in outputs)
+    assert any("| tensor | dims | kNN accuracy" in output.get("text", "") + output.get("data", {}).get(
+        "text/markdown", "") for output in outputs)
     # No tensor or sprite dumped: every output is a picture, a table or a few lines of text.
     assert all(len(json.dumps(output)) < 600_000 for output in outputs)
     # It ends on its run in the Projector: a screenshot, since the live TensorBoard cannot be kept.
