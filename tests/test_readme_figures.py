@@ -59,7 +59,7 @@ def figures_in(block: str) -> list[tuple[str, float, int]]:
     if is_table(block):
         cells = [cell for row in block.splitlines()[2:] for cell in row.strip("|").split("|")[1:]]
         found = [(match.group(), match.group()) for cell in cells for match in re.finditer(
-            rf"(?<![\w.])(?:{NUMBER})(?![\w.])", cell.replace("`", ""))]
+            rf"(?<![\w.])-?(?:{NUMBER})(?![\w.])", cell.replace("`", ""))]  # a minus sign is part of it
     else:
         found = []
         prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", block)  # link targets and code are not figures
