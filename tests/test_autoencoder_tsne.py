@@ -227,8 +227,11 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
         assert server.get("/data/plugin/projector/bookmarks?run=mnist&name=pixels")  # --no-tsne: PCA only
     finally:
         server.close()
+    # Then two per pair of codes compared (autoencoder_tsne.PAIRS) that the tensor is in, and every pair's on the
+    # pixels' map, the first tensor's.
+    pairs_in = {name: sum(name in pair or name == "pixels" for pair in autoencoder_tsne.PAIRS) for name in BASE}
     assert {name: [view["dataSetDimensions"] for view in states] for name, states in views.items()} == {
-        name: [shape] * (3 if name in BASE else 1) for name, shape in shapes.items()}
+        name: [shape] * (3 + 2 * pairs_in[name] if name in BASE else 1) for name, shape in shapes.items()}
     assert views["conv_code"][1]["selectedProjection"] == "tsne"
     assert views["conv_code"][2]["selectedColorOptionName"] == "neighbours_conv_code"
     assert np.allclose(bookmark_coordinates(views["conv_code"][1]), code_map.reshape(200, 3)[:, :2], atol=1e-4)
