@@ -40,7 +40,7 @@ from tutorial.classes import classes_of
 from tutorial.errors import InputError, as_input_error, run_main
 from tutorial.flags import ArgumentParser, add_data_args, add_map_args
 from tutorial.mnist_data import CLASS_NAMES, SPLITS, load_dataset, metadata_columns, shown_digits
-from tutorial.neighbours import check_metric
+from tutorial.neighbours import check_metric, right_only
 from tutorial.pca import pca_coordinates
 from tutorial.pipeline import EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure, pair_column
 from tutorial.report import Report, write_report
@@ -159,12 +159,12 @@ def add_bookmarks(run: EmbeddingRun) -> dict[str, list[str]]:
     # Two tensors' votes, point by point: each side's points selected on both tensors' maps and on the first's,
     # since the Projector clears a selection when you switch tensors.
     for a, b in run.settings.pairs if run.votes else ():
-        right, other_right = run.votes[a] == run.classes.codes, run.votes[b] == run.classes.codes
+        sides = right_only(run.votes[a], run.votes[b], run.classes.codes)
         for shown in dict.fromkeys([a, b, next(iter(run.embeddings))]):
             own_maps = run.maps_of(shown)
             projection, where = ("tsne", run.maps[own_maps[0]]) if own_maps else ("pca", pca_coordinates(
                 run.embeddings[shown]))
-            for this, that, selected in ((a, b, right & ~other_right), (b, a, other_right & ~right)):
+            for this, that, selected in ((a, b, sides[0]), (b, a, sides[1])):
                 run.bookmarks[shown].append(view(f"{this} right, {that} wrong ({int(selected.sum())})", projection,
                                                  where, pair_column(a, b), np.flatnonzero(selected)))
     return {name: [view["label"] for view in views] for name, views in run.bookmarks.items()}

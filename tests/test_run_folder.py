@@ -38,6 +38,11 @@ run_main(main)
 """
 
 
+def python(code: str, *argv: object) -> subprocess.CompletedProcess:
+    """``code`` in a fresh Python with ``argv``: its exit status, stdout and stderr."""
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True, timeout=60)
+
+
 def earlier_run(logdir: Path) -> dict[str, bytes]:
     logdir.mkdir(parents=True)
     (logdir / RUN_MARKER).write_text('{"script": "earlier"}\n')
@@ -48,8 +53,7 @@ def earlier_run(logdir: Path) -> dict[str, bytes]:
 def test_ctrl_c_inside_a_staged_run_exits_at_once_and_keeps_the_earlier_run(tmp_path: Path):
     logdir = tmp_path / "logs" / "mnist"
     before = earlier_run(logdir)
-    result = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_A_RUN, str(logdir), str(REPO)],
-                            capture_output=True, text=True, timeout=60)
+    result = python(CTRL_C_INSIDE_A_RUN, logdir, REPO)
     assert result.returncode == 130, result.stderr
     assert result.stderr == INTERRUPTED_LINE + "\n"
     # No Python code runs after the Ctrl-C, so no KeyboardInterrupt can unwind
@@ -79,8 +83,7 @@ print("the process goes on", flush=True)
 def test_ctrl_c_inside_a_library_call_raises_keyboard_interrupt_and_keeps_the_earlier_run(tmp_path: Path):
     logdir = tmp_path / "logs" / "mnist"
     before = earlier_run(logdir)
-    result = subprocess.run([sys.executable, "-c", CTRL_C_INSIDE_A_LIBRARY_CALL, str(logdir), str(REPO)],
-                            capture_output=True, text=True, timeout=60)
+    result = python(CTRL_C_INSIDE_A_LIBRARY_CALL, logdir, REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "KeyboardInterrupt reached the caller\nthe process goes on\n"
     assert {p.name: p.read_bytes() for p in logdir.iterdir()} == before
@@ -120,11 +123,9 @@ run_main(main)
 
 
 def test_only_input_errors_become_one_line_anything_else_keeps_its_traceback():
-    own = subprocess.run([sys.executable, "-c", INTERNAL_ERROR, str(REPO), "input"], capture_output=True, text=True,
-                         timeout=60)
+    own = python(INTERNAL_ERROR, REPO, "input")
     assert own.returncode == 2 and own.stderr == "error: your file is wrong; fix it\n"
-    internal = subprocess.run([sys.executable, "-c", INTERNAL_ERROR, str(REPO), "bug"], capture_output=True,
-                              text=True, timeout=60)
+    internal = python(INTERNAL_ERROR, REPO, "bug")
     assert internal.returncode == 1
     assert "Traceback" in internal.stderr and "ValueError: a bug in the pipeline" in internal.stderr
     assert 'File "<string>", line 9, in main' in internal.stderr  # where it came from

@@ -133,6 +133,13 @@ def neighbour_vote(neighbours: np.ndarray, labels: np.ndarray, voters: int = VOT
     return counts.argmax(axis=1)
 
 
+def right_only(votes: np.ndarray, other_votes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two tensors' votes [N] point by point: where only the first puts a point in its own class, and where
+    only the other does (boolean [N] each)."""
+    right, other_right = np.asarray(votes) == labels, np.asarray(other_votes) == labels
+    return right & ~other_right, other_right & ~right
+
+
 def map_trust(on_map: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
     """For each point, the share [N] of its j nearest neighbours on the map [N, k] that are also its j nearest
     ``neighbours`` [N, k], averaged over j = 1 ... k."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tutorial.classes import Classes
-from tutorial.neighbours import Neighbours, disagreement_columns, neighbour_searches
+from tutorial.neighbours import Neighbours, disagreement_columns, neighbour_searches, right_only
 from tutorial.report import Report, draw_pictures, measure_tensors, pair_comparison
 from tutorial.tsne import MapOf, tsne_maps
 
@@ -116,9 +116,10 @@ def add_neighbour_votes(run: EmbeddingRun) -> None:
         if votes is not None:
             run.votes[name] = votes
     for a, b in run.settings.pairs:
-        right, other_right = run.votes[a] == run.classes.codes, run.votes[b] == run.classes.codes
+        only, other_only = right_only(run.votes[a], run.votes[b], run.classes.codes)
+        both = (run.votes[a] == run.classes.codes) & ~only
         run.metadata = {**run.metadata, pair_column(a, b): np.select(
-            [right & other_right, right, other_right], ["both right", f"only {a}", f"only {b}"], "both wrong").tolist()}
+            [both, only, other_only], ["both right", f"only {a}", f"only {b}"], "both wrong").tolist()}
 
 
 def measure(run: EmbeddingRun) -> Report:

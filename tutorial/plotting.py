@@ -144,9 +144,10 @@ def plot_pair_examples(labels: np.ndarray, votes: np.ndarray, other_votes: np.nd
                        names: tuple[str, str], title: str = "", examples: int = 12, ink: bool = False) -> bytes:
     """Two tensors' votes side by side as PNG bytes: a row of the points only the first's neighbours put in their
     own class, then a row of those only the other's do, each labelled with its count (``names``: the tensors)."""
-    right, other_right = np.asarray(votes) == labels, np.asarray(other_votes) == labels
-    rows = [(f"only {names[0]} right: {int((right & ~other_right).sum())}", np.flatnonzero(right & ~other_right)),
-            (f"only {names[1]} right: {int((other_right & ~right).sum())}", np.flatnonzero(other_right & ~right))]
+    from tutorial.neighbours import right_only
+
+    rows = [(f"only {name} right: {int(side.sum())}", np.flatnonzero(side))
+            for name, side in zip(names, right_only(votes, other_votes, labels), strict=True)]
     return plot_example_rows(rows, images, title or f"{names[0]} against {names[1]}", examples, ink,
                              "both put the same points right")
 

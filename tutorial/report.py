@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tutorial.classes import Classes
-from tutorial.neighbours import Neighbours
+from tutorial.neighbours import Neighbours, right_only
 from tutorial.tsne import map_name
 
 
@@ -185,8 +185,7 @@ def pair_comparison(votes: dict[str, np.ndarray], labels: np.ndarray, pairs: Seq
 
     compared = {}
     for a, b in pairs:
-        right, other_right = votes[a] == labels, votes[b] == labels
-        only, other_only = int((right & ~other_right).sum()), int((other_right & ~right).sum())
+        only, other_only = (int(side.sum()) for side in right_only(votes[a], votes[b], labels))
         compared[f"{a} vs {b}"] = {f"right_only_{a}": only, f"right_only_{b}": other_only,
                                    "mcnemar_p": float(f"{mcnemar_p(only, other_only):.3g}")}
     return compared
@@ -200,12 +199,10 @@ def vote_comparison(votes: dict[str, np.ndarray], labels: np.ndarray | None, ref
         return {}
     from tutorial.metrics import mcnemar_p
 
-    reference_right = votes[reference] == labels
     compared = {}
     for name, embedding_votes in votes.items():
         if name != reference:
-            right = embedding_votes == labels
-            gained, lost = int(right[~reference_right].sum()), int((~right)[reference_right].sum())
+            gained, lost = (int(side.sum()) for side in right_only(embedding_votes, votes[reference], labels))
             compared[name] = {f"right_where_{reference}_wrong": gained, f"wrong_where_{reference}_right": lost,
                               "mcnemar_p": float(f"{mcnemar_p(gained, lost):.6g}")}  # never 0: p = 1e-10
     return {f"neighbour_votes_vs_{reference}": compared}
