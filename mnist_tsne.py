@@ -42,7 +42,8 @@ from tutorial.flags import ArgumentParser, add_data_args, add_map_args
 from tutorial.mnist_data import CLASS_NAMES, SPLITS, load_dataset, metadata_columns, shown_digits
 from tutorial.neighbours import check_metric, right_only
 from tutorial.pca import pca_coordinates
-from tutorial.pipeline import EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure, pair_column
+from tutorial.pipeline import (EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure, pair_column,
+                               save_map_space)
 from tutorial.report import Report, write_report
 from tutorial.run_folder import staged_run
 
@@ -182,6 +183,7 @@ def add_bookmarks(run: EmbeddingRun) -> dict[str, list[str]]:
 # - an event file, without which TensorBoard does not list the run.
 #
 # `check_projector_input` checks everything first, so nothing is written for bad input.
+# `write_run` adds the report and `placing.npz`: what placing new points on the maps needs (lesson 3).
 
 CHECKPOINT_NAME = "embeddings.ckpt"
 METADATA_NAME = "metadata.tsv"
@@ -423,6 +425,7 @@ def write_run(logdir: str | Path, run: EmbeddingRun, staged: bool = False) -> di
     with nullcontext(Path(logdir)) if staged else staged_run(logdir, run_info) as run_dir:
         write_projector_logs(run_dir, run.tensors, metadata or None, images, run.bookmarks, settings.description)
         write_report(run_dir, report)
+        save_map_space(run_dir, run)
         for write_more in settings.also_write:
             write_more(run_dir)
     return report.metrics

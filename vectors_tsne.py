@@ -17,17 +17,31 @@ Euclidean distance, and more points than the Projector loads.
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from mnist_tsne import write_embedding_run
+from mnist_tsne import check_embeddings, projector_bookmark, write_embedding_run, write_projector_logs
 from tutorial.classes import classes_of
-from tutorial.errors import InputError, run_main
+from tutorial.errors import InputError, as_input_error, run_main
 from tutorial.flags import ArgumentParser, add_map_args, positive_int
 from tutorial.neighbours import METRICS, check_metric
 from tutorial.notebook import show
 from tutorial.pipeline import RunSettings
+from tutorial.placing import (
+    MapSpace,
+    map_vote_accuracy,
+    new_point_columns,
+    pictures_like,
+    place_points,
+    read_map_space,
+    read_run_points,
+    to_searched_space,
+    write_map_space,
+)
+from tutorial.run_folder import staged_run
 from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metadata, read_vectors, sample_rows
 
 # ## 1. Your vectors, from a file
@@ -87,7 +101,107 @@ def sampled(tensors: dict[str, np.ndarray], metadata: dict[str, list], images: n
 #
 # The run folder is written whole or not at all.
 
-# ## 7. The command line
+# ## 7. Adding points to a finished map, later
+#
+# A map you keep can take new points: a new week's documents, or images it has not seen. Making the map again
+# would move every island. `--onto RUN` places each new point on RUN's map instead (`tutorial/placing.py`):
+#
+# - in the space RUN's t-SNE searched: its PCA and its metric, which the run saved in `placing.npz`;
+# - among the map's points only, which do not move: a point lands where they put it, whatever else comes with it.
+#
+# The new run holds the map's points, then the new ones. Its column `placed` says which is which. The bookmark
+# "new points" opens each map with them selected. Each new point gets the class its 5 nearest map points vote for
+# (`neighbours_T`), and its trust. When the new points carry classes, `metrics.json` says how often that vote is
+# right, in T and on the map.
+#
+# To take points back out, select them in the Projector and save a bookmark. `tools/export_selection.py` turns
+# the downloaded `state` file into a CSV of their rows.
+
+
+def matching_tensors(spaces: dict[str, MapSpace], embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The new points' vectors for each embedding the map was made of, checked against it; a lone tensor (a
+    ``.npy``) goes with a map of one embedding, whatever its name."""
+    if len(embeddings) == 1 and len(spaces) == 1:
+        embeddings = {next(iter(spaces)): next(iter(embeddings.values()))}
+    if missing := [name for name in spaces if name not in embeddings]:
+        raise InputError(f"the map was made of {', '.join(spaces)}; the new vectors have no {missing[0]!r} "
+                         f"(they hold {', '.join(embeddings)})")
+    for name, space in spaces.items():
+        if embeddings[name].ndim != 2 or embeddings[name].shape[1] != space.width:
+            raise InputError(f"{name}: the map's vectors have {space.width} dimensions, the new ones "
+                             f"{list(embeddings[name].shape)}")
+    return {name: np.asarray(embeddings[name], dtype=np.float32) for name in spaces}
+
+
+def place_onto(onto: str | Path, logdir: str | Path, embeddings: dict[str, np.ndarray],
+               metadata: dict[str, Sequence] | None = None, images: np.ndarray | None = None,
+               metric: str | None = None) -> dict:
+    """New points on the finished maps of run ``onto``, written with the map's points as a new run in ``logdir``
+    (whole or not at all); returns its metrics. ``metric``, if given, must be the map's."""
+    spaces, saved = read_map_space(Path(onto))
+    if metric not in (None, saved["metric"]):
+        raise InputError(f"the map was made with {saved['metric']} distance, not {metric}; drop --metric")
+    if Path(logdir).resolve() == Path(onto).resolve():
+        raise InputError(f"--logdir {logdir} is the run placed onto; write the new run elsewhere, so the map is kept")
+    embeddings = matching_tensors(spaces, check_embeddings(embeddings))
+    m, n = len(next(iter(embeddings.values()))), len(next(iter(spaces.values())).x)
+    if n + m > PROJECTOR_MAX_POINTS:
+        raise InputError(f"{n:,} map points and {m:,} new ones, and the Projector loads {PROJECTOR_MAX_POINTS:,}; "
+                         f"pass --max-points {PROJECTOR_MAX_POINTS - n} (or fewer) to sample the new ones")
+    old, old_metadata, tiles = read_run_points(Path(onto), list(spaces))
+
+    # Each new point on each map; the map's own points keep their coordinates.
+    placed = place_points(spaces, embeddings, saved["seed"], saved["metric"])
+
+    # Their columns: the user's, then the vote of the nearest map points and the trust, as the map's points have.
+    color_by = saved["color_by"]
+    metadata = {name: [str(value) for value in values] for name, values in (metadata or {}).items()}
+    map_classes = old_metadata.get(color_by) if color_by else None
+    for name, space in spaces.items():
+        metadata |= new_point_columns(space, name, to_searched_space(space, embeddings[name]), placed,
+                                      saved["metric"], map_classes)
+    if "row" in old_metadata and "row" not in metadata:
+        metadata["row"] = [str(row) for row in range(n, n + m)]
+    columns = dict.fromkeys([*old_metadata, *metadata])
+    merged = {column: [*old_metadata.get(column, [""] * n), *metadata.get(column, [""] * m)] for column in columns}
+    merged["placed"] = ["map"] * n + ["new"] * m
+
+    # How often the vote is right for the new points, when they carry classes.
+    metrics = {"placed_onto": str(onto), "map_points": n, "new_points": m, "embeddings": {}}
+    for name, space in spaces.items() if color_by in metadata else ():
+        right = np.mean(np.asarray(metadata[f"neighbours_{name}"]) == np.asarray(metadata[color_by]))
+        metrics["embeddings"][name] = {"knn_accuracy_of_new_points": round(float(right), 4), **{
+            f"knn_accuracy_of_new_points_on_{tensor}": round(map_vote_accuracy(
+                coordinates, placed[tensor], map_classes, metadata[color_by]), 4)
+            for tensor, coordinates in space.maps.items()}}
+
+    # Bookmarks: each map, and each map with the new points selected.
+    maps = {tensor: np.concatenate([coordinates, placed[tensor]])
+            for space in spaces.values() for tensor, coordinates in space.maps.items()}
+    colour = color_by if color_by in merged else "placed"
+    views = [projector_bookmark(label, "tsne", coordinates, colour, colour, saved["perplexity"], selected)
+             for tensor, coordinates in maps.items()
+             for label, selected in ((f"T-SNE {tensor}", ()), (f"{tensor}: new points ({m})", range(n, n + m)))]
+    if (tiles is None) != (images is None):
+        print("note: " + ("the run has no pictures, so the new ones are left out" if tiles is None else
+                          "the run has pictures and the new points none; the new run has no pictures"))
+    sprite = None if tiles is None or images is None else np.concatenate([tiles, pictures_like(images, tiles)])
+    tensors = {name: np.concatenate([old[name], embeddings[name]]) for name in spaces} | maps
+    run_info = {"script": "place_onto", "onto": str(onto), "maps": {tensor: {"of": name, "dims": coordinates.shape[1]}
+                for name, space in spaces.items() for tensor, coordinates in space.maps.items()}}
+    with as_input_error(), staged_run(logdir, run_info) as run_dir:
+        write_projector_logs(run_dir, tensors, merged, sprite, {tensor: views for tensor in tensors},
+                             f"{m:,} new points placed on the maps of {onto}.")
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        # The maps with their new points can take more points later.
+        write_map_space(run_dir, {name: MapSpace(
+            np.concatenate([space.x, to_searched_space(space, embeddings[name])]),
+            {tensor: maps[tensor] for tensor in space.maps}, space.width, space.pca)
+            for name, space in spaces.items()}, saved)
+    return metrics
+
+
+# ## 8. The command line
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -102,8 +216,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--color-by", default=None, metavar="COLUMN",
                         help="metadata column of classes: colours the views and pictures; the neighbours vote "
                              "for it (default: none, so no vote)")
-    parser.add_argument("--metric", choices=METRICS, default="euclidean",
-                        help="distance for every neighbour search and the t-SNE (default: %(default)s)")
+    parser.add_argument("--metric", choices=METRICS, default=None,
+                        help="distance for every neighbour search and the t-SNE (default: euclidean; with --onto, "
+                             "the map's)")
     parser.add_argument("--max-points", type=positive_int, default=None,
                         help=f"use N points, drawn with --seed (each class keeps its share); needed past "
                              f"{PROJECTOR_MAX_POINTS:,}, as many as the Projector loads")
@@ -112,6 +227,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--compare", action="append", default=[], metavar="A:B",
                         help="compare two tensors of an .npz point by point (needs --color-by): a metadata column, "
                              "bookmarks selecting what each puts right and the other wrong, a picture; repeatable")
+    parser.add_argument("--onto", type=Path, default=None, metavar="RUN",
+                        help="place the vectors on the finished maps of RUN, a run these scripts wrote, instead of "
+                             "making new maps (section 7); --max-points then samples the new points")
     add_map_args(parser)
     return parser.parse_args(argv)
 
@@ -142,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Images {list(images.shape[1:])}" if images is not None else "No images: the Projector draws dots")
 
     # %% 4
-    check_metric(tensors, args.metric)
+    check_metric(tensors, args.metric or "euclidean")
 
     # %% 5
     # No more points than the Projector loads.
@@ -157,20 +275,26 @@ def main(argv: list[str] | None = None) -> None:
               f"{list(metadata)[-1]!r} gives each one's row in your files")
 
     # %% 6
-    # The whole pipeline, in a run folder that appears whole or not at all.
+    # New points on a finished map (section 7), or the whole pipeline; the run folder appears whole or not at all.
     pairs = tuple(tuple(pair.split(":", 1)) for pair in args.compare)
     if bad := [pair for pair in args.compare if ":" not in pair]:
         raise InputError(f"--compare {bad[0]}: give two tensors as A:B")
+    metric = args.metric or "euclidean"
     settings = RunSettings(tsne_dims=tuple(args.tsne_dims) if args.tsne else (), perplexity=args.perplexity,
                            seed=args.seed, evaluate=args.metrics, pairs=pairs,
                            run_info={"script": "vectors_tsne.py", "args": vars(args)},
-                           description=f"{', '.join(tensors)} from {args.vectors} ({args.metric} distance).")
-    write_embedding_run(args.logdir, tensors, metadata or None, images, color_by=args.color_by, metric=args.metric,
-                        settings=settings)
-    maps = " and their t-SNE maps" if args.tsne else ""
-    print(f"Wrote {args.logdir}: tensors {', '.join(tensors)}{maps}"
-          f"{', metadata' if metadata else ''}{', sprite' if images is not None else ''}")
-    for name in tensors if args.tsne else ():
+                           description=f"{', '.join(tensors)} from {args.vectors} ({metric} distance).")
+    if args.onto:
+        metrics = place_onto(args.onto, args.logdir, tensors, metadata, images, args.metric)
+        print(f"Wrote {args.logdir}: {metrics['new_points']:,} new points on the maps of {args.onto}; its bookmark "
+              "'new points' selects them")
+    else:
+        write_embedding_run(args.logdir, tensors, metadata or None, images, color_by=args.color_by, metric=metric,
+                            settings=settings)
+        maps = " and their t-SNE maps" if args.tsne else ""
+        print(f"Wrote {args.logdir}: tensors {', '.join(tensors)}{maps}"
+              f"{', metadata' if metadata else ''}{', sprite' if images is not None else ''}")
+    for name in tensors if args.tsne and not args.onto else ():
         show(Path(args.logdir) / f"tsne_map_{name}.png")  # in a notebook; in a terminal, nothing
 
     # %% 7

@@ -13,6 +13,8 @@ the vote is taken in exactly the space the t-SNE searched, with one PCA.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 SPHERIZE_FROM = 50
@@ -36,9 +38,28 @@ def pca_coordinates(values: np.ndarray, dims: int = 3) -> np.ndarray:
     return x @ eigenvectors[:, ::-1][:, :min(dims, x.shape[1])].astype(np.float32)
 
 
-def leading_components(values: np.ndarray, components: int = 50, seed: int = 0) -> np.ndarray:
+@dataclass(frozen=True)
+class PcaBasis:
+    """Principal axes found once, to put more vectors on them: ``mean`` [D] and ``components`` [K, D]."""
+
+    mean: np.ndarray
+    components: np.ndarray
+
+    def project(self, values: np.ndarray) -> np.ndarray:
+        """``values`` [M, D] on these axes: float32 [M, K]."""
+        return ((np.asarray(values, dtype=np.float32) - self.mean) @ self.components.T).astype(np.float32)
+
+
+def principal_axes(values: np.ndarray, components: int = 50, seed: int = 0) -> tuple[np.ndarray, PcaBasis]:
     """``values`` [N, D] on their first ``components`` principal axes (scikit-learn's PCA, ``seed`` for its
-    randomised solver): float32 [N, components]."""
+    randomised solver), float32 [N, components], and those axes, to put more vectors on them."""
     from sklearn.decomposition import PCA
 
-    return PCA(components, random_state=seed).fit_transform(values).astype(np.float32)
+    pca = PCA(components, random_state=seed)
+    reduced = pca.fit_transform(values).astype(np.float32)
+    return reduced, PcaBasis(pca.mean_.astype(np.float32), pca.components_.astype(np.float32))
+
+
+def leading_components(values: np.ndarray, components: int = 50, seed: int = 0) -> np.ndarray:
+    """``values`` [N, D] on their first ``components`` principal axes (``principal_axes``): float32 [N, components]."""
+    return principal_axes(values, components, seed)[0]

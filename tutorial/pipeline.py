@@ -23,8 +23,9 @@ import numpy as np
 
 from tutorial.classes import Classes
 from tutorial.neighbours import Neighbours, disagreement_columns, neighbour_searches, right_only
+from tutorial.placing import MapSpace, write_map_space
 from tutorial.report import Report, draw_pictures, measure_tensors, pair_comparison
-from tutorial.tsne import MapOf, tsne_maps
+from tutorial.tsne import MapOf, TsneInput, tsne_maps
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class EmbeddingRun:
     invert_images: bool = False
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     map_of: dict[str, MapOf] = field(default_factory=dict)
-    tsne_searches: dict[str, Neighbours] = field(default_factory=dict)
+    tsne_inputs: dict[str, TsneInput] = field(default_factory=dict)
     frames: dict[str, list] = field(default_factory=dict)
     neighbours: dict[str, Neighbours] = field(default_factory=dict)
     votes: dict[str, np.ndarray] = field(default_factory=dict)
@@ -99,7 +100,7 @@ def pair_column(a: str, b: str) -> str:
 def add_tsne_maps(run: EmbeddingRun) -> None:
     """A converged t-SNE map of each embedding, in each of ``tsne_dims``, into ``run.maps`` by tensor name."""
     settings = run.settings
-    run.maps, run.map_of, run.tsne_searches = tsne_maps(run.embeddings, sorted(set(settings.tsne_dims)),
+    run.maps, run.map_of, run.tsne_inputs = tsne_maps(run.embeddings, sorted(set(settings.tsne_dims)),
                                                         settings.perplexity, settings.seed, run.frames, run.metric,
                                                         settings.align_maps)
 
@@ -109,7 +110,8 @@ def add_neighbour_votes(run: EmbeddingRun) -> None:
     classes, into ``run.votes`` as class numbers) and each of its maps' trust, as metadata columns."""
     if not run.settings.evaluate:
         return
-    run.neighbours = neighbour_searches(run.tensors, run.settings.seed, run.metric, run.tsne_searches, run.map_of)
+    searched = {name: prepared.neighbours for name, prepared in run.tsne_inputs.items()}
+    run.neighbours = neighbour_searches(run.tensors, run.settings.seed, run.metric, searched, run.map_of)
     for name in run.embeddings:
         columns, votes = disagreement_columns(name, run.neighbours, run.maps_of(name), run.classes)
         run.metadata = {**run.metadata, **columns}
@@ -150,3 +152,16 @@ def measure(run: EmbeddingRun) -> Report:
                 for source in [of.source]}
     run.report = Report(metrics, pictures, progress, run.classes)
     return run.report
+
+
+def save_map_space(run_dir: Path, run: EmbeddingRun) -> None:
+    """What placing new points on the run's maps needs (``tutorial/placing.py``), so that it reads the run alone:
+    each embedding's searched vectors, its PCA axes, its maps, and the metric, perplexity and seed. Nothing
+    without maps."""
+    spaces = {name: MapSpace(prepared.x, {tensor: run.maps[tensor] for tensor in run.maps_of(name)},
+                             run.embeddings[name].shape[1], prepared.pca)
+              for name, prepared in run.tsne_inputs.items() if run.maps_of(name)}
+    if spaces:
+        settings = run.settings
+        write_map_space(run_dir, spaces, {"metric": run.metric, "perplexity": settings.perplexity,
+                                          "seed": settings.seed, "color_by": run.classes and run.classes.column})

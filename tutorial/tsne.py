@@ -37,7 +37,7 @@ import numpy as np
 
 from tutorial.errors import InputError
 from tutorial.neighbours import PRINCIPAL_SPACE, Neighbours, exact_search
-from tutorial.pca import leading_components
+from tutorial.pca import PcaBasis, leading_components, principal_axes
 
 PCA_DIMENSIONS = 50
 PCA_ABOVE = 100
@@ -115,10 +115,12 @@ def check_tsne(n: int, dims: int, perplexity: float) -> None:
 @dataclass
 class TsneInput:
     """What a t-SNE of some vectors starts from: ``x``, the vectors it maps (their 50 principal components
-    when wide and Euclidean), and ``neighbours``, its exact search of ``x`` (the 3 x perplexity nearest)."""
+    when wide and Euclidean, on the axes ``pca``), and ``neighbours``, its exact search of ``x`` (the
+    3 x perplexity nearest). New points are placed on the map in this same space (``tutorial/placing.py``)."""
 
     x: np.ndarray
     neighbours: Neighbours
+    pca: PcaBasis | None = None
 
 
 def prepare_tsne(values: np.ndarray, perplexity: float = 30.0, seed: int = 0, metric: str = "euclidean",
@@ -126,14 +128,14 @@ def prepare_tsne(values: np.ndarray, perplexity: float = 30.0, seed: int = 0, me
     """PCA to 50 for Euclidean vectors wider than 100 (cosine ones are kept: PCA would change their angles), and
     each point's 3 x ``perplexity`` nearest neighbours there, exact. One per embedding serves its 2-D and 3-D
     maps, and the vote reuses the search (``tutorial/neighbours.py``)."""
-    start, x, space = time.perf_counter(), np.asarray(values, dtype=np.float32), ""
+    start, x, space, pca = time.perf_counter(), np.asarray(values, dtype=np.float32), "", None
     if metric == "euclidean" and x.shape[1] > PCA_ABOVE:
-        x, space = leading_components(x, PCA_DIMENSIONS, seed), PRINCIPAL_SPACE
+        (x, pca), space = principal_axes(x, PCA_DIMENSIONS, seed), PRINCIPAL_SPACE
     k = min(len(x) - 1, int(3 * perplexity))
     indices, distances = exact_search(x, k, metric)
     print(f"Nearest {k} neighbours of each point of {name} for its t-SNE ({space or 'all dimensions'}, {metric}, "
           f"exact): {time.perf_counter() - start:.1f} s", flush=True)
-    return TsneInput(x, Neighbours(indices, distances, space, metric))
+    return TsneInput(x, Neighbours(indices, distances, space, metric), pca)
 
 
 @dataclass(frozen=True)
@@ -229,10 +231,11 @@ def aligned_start(reference_map: np.ndarray) -> np.ndarray:
 
 def tsne_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity: float, seed: int,
               frames: dict[str, list], metric: str = "euclidean", aligned: bool = True
-              ) -> tuple[dict[str, np.ndarray], dict[str, MapOf], dict[str, Neighbours]]:
+              ) -> tuple[dict[str, np.ndarray], dict[str, MapOf], dict[str, TsneInput]]:
     """A converged t-SNE map [N, d] of every embedding for each ``d`` in ``dims``, named by ``map_name`` (its
-    layout every 10 iterations in ``frames[<map>]``); what each map is of; and each embedding's neighbour search
-    (``prepare_tsne``: one for its 2-D and 3-D maps), which the vote reuses.
+    layout every 10 iterations in ``frames[<map>]``); what each map is of; and what each embedding's maps
+    were made from (``prepare_tsne``: one for its 2-D and 3-D maps): its search, which the vote reuses, and
+    the searched space, in which new points are placed.
 
     ``aligned``: the first embedding's maps start from PCA, every other's from the first one's converged map of
     the same dimensions (``aligned_start``), with the usual early exaggeration. Switching tensors then keeps
@@ -249,4 +252,4 @@ def tsne_maps(embeddings: dict[str, np.ndarray], dims: Sequence[int], perplexity
         maps[tensor] = tsne_map(embeddings[of.source], of.dims, perplexity, seed, of.source, metric=metric,
                                 prepared=prepared[of.source], frames=frames.setdefault(tensor, []),
                                 engine=TsneEngine(initialization=start))
-    return maps, map_of, {name: found.neighbours for name, found in prepared.items()}
+    return maps, map_of, prepared

@@ -1,0 +1,234 @@
+"""New points on a finished t-SNE map: the map stays, each new point finds its place among the map's points.
+
+A map is kept so that new points can be added to it later (lesson 3). Making
+the map again would move every island. Instead each new point is placed the
+way t-SNE placed the map's own points, against the map held still:
+
+- the new point goes into the space the map's t-SNE searched: the same PCA
+  axes (for wide Euclidean vectors) or the vectors themselves, in the same
+  metric;
+- an exact search finds its 15 nearest map points there, and openTSNE turns
+  their distances into affinities with perplexity 5 (its ``transform``'s own
+  default: a new point is placed among its closest map points);
+- it starts on its nearest map point, and openTSNE's partial optimisation
+  moves it for a fixed number of iterations (``PLACING_ITERATIONS``), the map
+  held still.
+
+Each new point only sees the map's points, never the other new points, and the
+number of iterations is fixed (a stop on the KL divergence would depend on all of
+them together). So a point's place does not depend on which others come with it:
+placing a subset gives the same places as placing all and taking that subset.
+
+``MapSpace`` holds what a run keeps of each embedding for this; ``write_map_space``
+and ``read_map_space`` store it as ``placing.npz`` and ``placing.json``, which
+hold no code (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from tutorial.errors import InputError
+from tutorial.pca import PcaBasis
+
+# Measured on Fashion-MNIST, the 10,000 test images placed on a map of the 60,000 training ones (seed 0): the
+# placed images' 5-NN vote on the map was right for 0.8311, against 0.8373 when all 70,000 were mapped together.
+# openTSNE's transform defaults (a start at the median of the 25 nearest, perplexity 5, learning rate 0.1,
+# exaggeration 1.5, 250 iterations) gave 0.8128; a start at the median of the 5 nearest, 0.8242. Perplexity 30
+# gave 0.8270, and learning rate 2, 0.8262. The gradients stay clipped (openTSNE's transform does so too), so
+# that a point started on top of a map point is not shot out of its island. bench/placing.py measures it.
+PLACING_PERPLEXITY = 5.0
+PLACING_LEARNING_RATE = 1.0
+PLACING_MAX_GRAD_NORM = 0.25
+PLACING_ITERATIONS = 100
+START_FROM_NEAREST = 1
+PLACING_FILE, PLACING_SETTINGS = "placing.npz", "placing.json"
+
+
+@dataclass
+class MapSpace:
+    """One embedding's maps and the space they were made in: ``x`` [N, K], the vectors the t-SNE searched (the
+    embedding itself, or its leading components on the axes ``pca``); ``maps``, each map's coordinates by
+    tensor name; ``width``, the embedding's own number of dimensions."""
+
+    x: np.ndarray
+    maps: dict[str, np.ndarray]
+    width: int
+    pca: PcaBasis | None = None
+
+
+def to_searched_space(space: MapSpace, values: np.ndarray) -> np.ndarray:
+    """New vectors [M, width] in the space the map's t-SNE searched: float32 [M, K]."""
+    values = np.asarray(values, dtype=np.float32)
+    return space.pca.project(values) if space.pca is not None else values
+
+
+def nearest_map_points(x: np.ndarray, new_x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each new row's ``k`` nearest rows of ``x`` [N, K] and their distances in ``metric``, exact (as
+    ``tutorial.neighbours.exact_search`` finds a map's own points')."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from tutorial.neighbours import unit_rows
+
+    if metric == "cosine":
+        x, new_x = unit_rows(x), unit_rows(new_x)
+    index = NearestNeighbors(n_neighbors=min(k, len(x)), algorithm="brute", n_jobs=-1).fit(x)
+    distances, indices = index.kneighbors(new_x)
+    return indices, (distances ** 2 / 2 if metric == "cosine" else distances)
+
+
+def place_on_map(coordinates: np.ndarray, x: np.ndarray, new_x: np.ndarray, seed: int = 0,
+                 metric: str = "euclidean", iterations: int = PLACING_ITERATIONS,
+                 perplexity: float = PLACING_PERPLEXITY) -> np.ndarray:
+    """Places [M, dims] for new points ``new_x`` [M, K] on a finished map ``coordinates`` [N, dims] made of
+    ``x`` [N, K]. The map is not moved: its points keep their coordinates, and a new point's place depends
+    only on the map and on itself."""
+    from openTSNE.affinity import joint_probabilities_nn
+    from openTSNE.tsne import PartialTSNEEmbedding, TSNEEmbedding
+    from scipy.sparse import csr_matrix
+
+    coordinates = np.asarray(coordinates, dtype=np.float64)
+    indices, distances = nearest_map_points(x, new_x, int(3 * perplexity), metric)
+    affinities = joint_probabilities_nn(indices, distances, [perplexity], symmetrize=False,
+                                        normalization="point-wise", n_reference_samples=len(x), n_jobs=-1)
+    # openTSNE's FFT gradients work on a grid centred on the map, and centre the map they are given.
+    # They get a centred copy; the places are moved back, so the map's own coordinates never change.
+    centre = (coordinates.max(axis=0) + coordinates.min(axis=0)) / 2
+    method = "fft" if coordinates.shape[1] == 2 else "bh"
+    # The map's own affinities are not needed (it does not move); openTSNE only checks their shape.
+    no_affinities = SimpleNamespace(P=csr_matrix((len(coordinates), len(coordinates))))
+    reference = TSNEEmbedding(coordinates - centre, no_affinities, random_state=seed,
+                              negative_gradient_method=method, n_jobs=-1)
+    start = np.median(reference[indices[:, :START_FROM_NEAREST]], axis=1)
+    placed = PartialTSNEEmbedding(start, reference, affinities, **reference.gradient_descent_params)
+    placed.optimize(n_iter=iterations, learning_rate=PLACING_LEARNING_RATE, exaggeration=1.0,
+                    momentum=0.8, max_grad_norm=PLACING_MAX_GRAD_NORM, max_step_norm=None, inplace=True)
+    return (np.asarray(placed) + centre).astype(np.float32)
+
+
+def place_points(spaces: dict[str, MapSpace], new: dict[str, np.ndarray], seed: int = 0,
+                 metric: str = "euclidean", iterations: int = PLACING_ITERATIONS) -> dict[str, np.ndarray]:
+    """Each map's places [M, dims] for the new points, by map name: ``new`` holds, for each embedding in
+    ``spaces``, the new points' vectors in it."""
+    placed = {}
+    for name, space in spaces.items():
+        start = time.perf_counter()
+        new_x = to_searched_space(space, new[name])
+        for tensor, coordinates in space.maps.items():
+            placed[tensor] = place_on_map(coordinates, space.x, new_x, seed, metric, iterations)
+        print(f"Placed {len(new_x):,} new points on the maps of {name} ({', '.join(space.maps)}): "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+    return placed
+
+
+def write_map_space(run_dir: Path, spaces: dict[str, MapSpace], settings: dict) -> None:
+    """``placing.npz``: each embedding's searched vectors, PCA axes and maps; ``placing.json``: ``settings``
+    (metric, perplexity, seed) and which map is of which embedding."""
+    arrays = {}
+    for name, space in spaces.items():
+        arrays[f"{name}/x"] = space.x.astype(np.float32)
+        if space.pca is not None:
+            arrays[f"{name}/pca_mean"], arrays[f"{name}/pca_components"] = space.pca.mean, space.pca.components
+        arrays |= {f"{name}/map/{tensor}": coordinates.astype(np.float32) for tensor, coordinates in space.maps.items()}
+    np.savez(Path(run_dir) / PLACING_FILE, **arrays)
+    layout = {name: {"width": space.width, "maps": list(space.maps)} for name, space in spaces.items()}
+    (Path(run_dir) / PLACING_SETTINGS).write_text(json.dumps({**settings, "embeddings": layout}, indent=2) + "\n")
+
+
+def read_map_space(run_dir: Path) -> tuple[dict[str, MapSpace], dict]:
+    """What ``write_map_space`` stored: each embedding's ``MapSpace``, and the settings. InputError, in one
+    line, when ``run_dir`` is not a run or holds no saved map."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "projector_config.pbtxt").is_file():
+        raise InputError(f"--onto {run_dir} is not a Projector run (no projector_config.pbtxt); give a run folder "
+                         "these scripts wrote")
+    if not (run_dir / PLACING_SETTINGS).is_file() or not (run_dir / PLACING_FILE).is_file():
+        raise InputError(f"--onto {run_dir}: this run holds no saved map to place points on ({PLACING_SETTINGS}); "
+                         "make it again with t-SNE maps (without --no-tsne)")
+    settings = json.loads((run_dir / PLACING_SETTINGS).read_text())
+    spaces = {}
+    with np.load(run_dir / PLACING_FILE, allow_pickle=False) as arrays:
+        for name, layout in settings.pop("embeddings").items():
+            pca = (PcaBasis(arrays[f"{name}/pca_mean"], arrays[f"{name}/pca_components"])
+                   if f"{name}/pca_mean" in arrays else None)
+            spaces[name] = MapSpace(arrays[f"{name}/x"], {tensor: arrays[f"{name}/map/{tensor}"]
+                                                           for tensor in layout["maps"]}, layout["width"], pca)
+    return spaces, settings
+
+
+def new_point_columns(space: MapSpace, name: str, new_x: np.ndarray, placed: dict[str, np.ndarray],
+                      metric: str, map_classes: list[str] | None) -> dict[str, list]:
+    """For new points ``new_x`` (in the searched space) placed at ``placed`` (by map), the columns lesson 1 gives
+    a map's own points, found among the map's points only: ``neighbours_<name>``, the class their 5 nearest map
+    points vote for (``map_classes``: each map point's class), and ``trust_<map>``: how many of a new point's
+    10 nearest map points on the map are its 10 nearest in the searched space."""
+    from tutorial.neighbours import TRUST_NEIGHBOURS, VOTERS, map_trust, neighbour_vote
+
+    nearest, _ = nearest_map_points(space.x, new_x, TRUST_NEIGHBOURS, metric)
+    columns = {}
+    if map_classes is not None:
+        names, codes = np.unique(np.asarray(map_classes), return_inverse=True)
+        columns[f"neighbours_{name}"] = names[neighbour_vote(nearest[:, :VOTERS], codes)].tolist()
+    for tensor, coordinates in space.maps.items():
+        on_map, _ = nearest_map_points(coordinates, placed[tensor], TRUST_NEIGHBOURS, "euclidean")
+        columns[f"trust_{tensor}"] = map_trust(on_map, nearest).round(4).tolist()
+    return columns
+
+
+def map_vote_accuracy(coordinates: np.ndarray, placed: np.ndarray, map_classes: list[str],
+                      new_classes: list[str]) -> float:
+    """How often the 5 nearest map points on the map vote for a placed point's own class."""
+    from tutorial.neighbours import VOTERS, neighbour_vote
+
+    names, codes = np.unique(np.asarray(map_classes), return_inverse=True)
+    on_map, _ = nearest_map_points(coordinates, placed, VOTERS, "euclidean")
+    return float(np.mean(names[neighbour_vote(on_map, codes)] == np.asarray(new_classes)))
+
+
+def read_run_points(run_dir: Path, names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, list[str]],
+                                                                np.ndarray | None]:
+    """A run's tensors ``names`` (from its checkpoint), its metadata columns (as text, read as the Projector reads
+    ``metadata.tsv``) and its pictures, cut back out of ``sprite.png`` (None without one)."""
+    import re
+
+    import tensorflow as tf
+    from PIL import Image
+
+    checkpoint = tf.train.load_checkpoint(str(run_dir))
+    tensors = {name: checkpoint.get_tensor(name) for name in names}
+    n = len(next(iter(tensors.values())))
+    metadata = {}
+    if (run_dir / "metadata.tsv").is_file():
+        lines = (run_dir / "metadata.tsv").read_text(encoding="utf-8").rstrip("\n").split("\n")
+        if "\t" not in lines[0]:
+            metadata = {"label": lines}
+        else:
+            header, *rows = (line.split("\t") for line in lines)
+            metadata = {column: [row[i] if i < len(row) else "" for row in rows] for i, column in enumerate(header)}
+    tiles = None
+    config = (run_dir / "projector_config.pbtxt").read_text()
+    if (run_dir / "sprite.png").is_file() and (sizes := re.findall(r"single_image_dim:\s*(\d+)", config)):
+        width, height = map(int, sizes[:2])
+        sprite = np.asarray(Image.open(run_dir / "sprite.png"))
+        # make_sprite's grid: cols x cols thumbnails, row-major.
+        cols = sprite.shape[1] // width
+        grid = sprite[:cols * height].reshape(cols, height, cols, width, *sprite.shape[2:]).swapaxes(1, 2)
+        tiles = grid.reshape(cols * cols, height, width, *sprite.shape[2:])[:n]
+    return tensors, metadata, tiles
+
+
+def pictures_like(images: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """New pictures (uint8, grey or colour) at the size and in the colours of a run's ``tiles`` [N, h, w(, 3)]."""
+    from PIL import Image
+
+    images = np.asarray(images, dtype=np.uint8)
+    height, width = tiles.shape[1:3]
+    mode = "RGB" if tiles.ndim == 4 else "L"
+    return np.stack([np.asarray(Image.fromarray(image).convert(mode).resize((width, height), Image.Resampling.BOX))
+                     for image in images])
