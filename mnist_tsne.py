@@ -42,8 +42,15 @@ from tutorial.flags import ArgumentParser, add_data_args, add_map_args
 from tutorial.mnist_data import CLASS_NAMES, SPLITS, load_dataset, metadata_columns, shown_digits
 from tutorial.neighbours import check_metric, right_only
 from tutorial.pca import pca_coordinates
-from tutorial.pipeline import (EmbeddingRun, RunSettings, add_neighbour_votes, add_tsne_maps, measure, pair_column,
-                               save_map_space)
+from tutorial.pipeline import (
+    EmbeddingRun,
+    RunSettings,
+    add_neighbour_votes,
+    add_tsne_maps,
+    measure,
+    pair_column,
+    save_map_space,
+)
 from tutorial.report import Report, write_report
 from tutorial.run_folder import staged_run
 

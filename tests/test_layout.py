@@ -60,8 +60,9 @@ def test_lesson_3_loads_nothing_heavy_before_its_files_are_checked_and_reuses_le
 def test_lesson_1_reads_in_one_sitting():
     lines = (REPO / "mnist_tsne.py").read_text().splitlines()
     # Since its main() calls one step per section (a notebook cell each), the lesson holds the pipeline's steps,
-    # the writer's checks in a function of their own and the paired bookmarks: 510 lines, from 400.
-    assert len(lines) <= 510
+    # the writer's checks in a function of their own and the paired bookmarks: 510 lines, from 400. Then 515:
+    # write_run also saves what placing new points needs (lesson 3), and its import takes a block.
+    assert len(lines) <= 515
     # The sections follow the run: the Projector's files come right after the steps that make what they hold.
     assert lines.index("# ## 6. The Projector's files") < 230
 

@@ -76,7 +76,8 @@ def test_placed_points_are_voted_as_well_as_in_a_map_made_with_them(digits_map):
     refit = tsne_map(values, 2, 30.0, 0)
     on_refit = five_nn_vote(refit[:MAP_POINTS], labels[:MAP_POINTS], refit[MAP_POINTS:])
     placed_votes = five_nn_vote(coordinates, labels[:MAP_POINTS], placed)
-    refit_right, placed_right = np.mean(on_refit == labels[MAP_POINTS:]), np.mean(placed_votes == labels[MAP_POINTS:])
+    truth = labels[MAP_POINTS:]
+    refit_right, placed_right = np.mean(on_refit == truth), np.mean(placed_votes == truth)
     assert refit_right > 0.9
     assert placed_right >= refit_right - 0.02, (placed_right, refit_right)
 
@@ -126,7 +127,8 @@ def test_the_new_run_keeps_the_map_and_adds_the_new_points(placed_runs):
     metrics = json.loads((placed_runs["new"] / "metrics.json").read_text())["embeddings"]["old"]
     assert metrics["knn_accuracy_of_new_points"] == round(float(np.mean(votes == labels[MAP_POINTS:])), 4)
     on_map = five_nn_vote(old["old_tsne_2d"], labels[:MAP_POINTS], new["old_tsne_2d"][MAP_POINTS:])
-    assert metrics["knn_accuracy_of_new_points_on_old_tsne_2d"] == round(float(np.mean(on_map == labels[MAP_POINTS:])), 4)
+    on_map_right = round(float(np.mean(on_map == labels[MAP_POINTS:])), 4)
+    assert metrics["knn_accuracy_of_new_points_on_old_tsne_2d"] == on_map_right
     trust = np.array(table["trust_old_tsne_2d"][MAP_POINTS:], dtype=float)
     assert 0 <= trust.min() and trust.mean() > 0.3
 
@@ -143,9 +145,9 @@ def test_the_bookmark_selects_the_new_points_and_the_sprite_keeps_every_picture(
     pictures = np.concatenate([np.load(placed_runs["folder"] / f"{part}_pictures.npy") for part in ("old", "new")])
     cols = sprite.shape[1] // 8
     assert cols * cols >= 1797
-    last = 1796
-    np.testing.assert_array_equal(sprite[(last // cols) * 8:(last // cols + 1) * 8, (last % cols) * 8:(last % cols + 1) * 8],
-                                  pictures[last])
+    for row in (0, MAP_POINTS - 1, MAP_POINTS, 1796):  # make_sprite's grid: row-major, 8 x 8 each
+        top, left = (row // cols) * 8, (row % cols) * 8
+        np.testing.assert_array_equal(sprite[top:top + 8, left:left + 8], pictures[row])
 
 
 def test_tensorboard_reads_the_new_run(placed_runs):
@@ -183,7 +185,8 @@ CASES = [
     Case("`--onto` a run with no saved map", "this run holds no saved map to place points on",
          ["new.npy", "--onto", "{no_map}"]),
     Case("New vectors with NaN rows", "NaN", ["nan.npy", "--onto", "{old}"]),
-    Case("`--onto` a folder that is not a run", "is not a Projector run (no projector_config.pbtxt)", ["new.npy", "--onto", "{folder}"]),
+    Case("`--onto` a folder that is not a run", "is not a Projector run (no projector_config.pbtxt)",
+         ["new.npy", "--onto", "{folder}"]),
     Case("`--onto` the run being written", "is the run placed onto; write the new run elsewhere",
          ["new.npy", "--onto", "{logdir}"]),
 ]
