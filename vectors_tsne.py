@@ -24,23 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from mnist_tsne import check_embeddings, projector_bookmark, write_embedding_run, write_projector_logs
+from tutorial import placing
 from tutorial.classes import classes_of
 from tutorial.errors import InputError, as_input_error, run_main
 from tutorial.flags import ArgumentParser, add_map_args, positive_int
 from tutorial.neighbours import METRICS, check_metric
 from tutorial.notebook import show
 from tutorial.pipeline import RunSettings
-from tutorial.placing import (
-    MapSpace,
-    map_vote_accuracy,
-    new_point_columns,
-    pictures_like,
-    place_points,
-    read_map_space,
-    read_run_points,
-    to_searched_space,
-    write_map_space,
-)
 from tutorial.run_folder import staged_run
 from tutorial.vector_files import PROJECTOR_MAX_POINTS, read_images, read_metadata, read_vectors, sample_rows
 
@@ -118,87 +108,34 @@ def sampled(tensors: dict[str, np.ndarray], metadata: dict[str, list], images: n
 # the downloaded `state` file into a CSV of their rows.
 
 
-def matching_tensors(spaces: dict[str, MapSpace], embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The new points' vectors for each embedding the map was made of, checked against it; a lone tensor (a
-    ``.npy``) goes with a map of one embedding, whatever its name."""
-    if len(embeddings) == 1 and len(spaces) == 1:
-        embeddings = {next(iter(spaces)): next(iter(embeddings.values()))}
-    if missing := [name for name in spaces if name not in embeddings]:
-        raise InputError(f"the map was made of {', '.join(spaces)}; the new vectors have no {missing[0]!r} "
-                         f"(they hold {', '.join(embeddings)})")
-    for name, space in spaces.items():
-        if embeddings[name].ndim != 2 or embeddings[name].shape[1] != space.width:
-            raise InputError(f"{name}: the map's vectors have {space.width} dimensions, the new ones "
-                             f"{list(embeddings[name].shape)}")
-    return {name: np.asarray(embeddings[name], dtype=np.float32) for name in spaces}
-
-
 def place_onto(onto: str | Path, logdir: str | Path, embeddings: dict[str, np.ndarray],
                metadata: dict[str, Sequence] | None = None, images: np.ndarray | None = None,
                metric: str | None = None) -> dict:
     """New points on the finished maps of run ``onto``, written with the map's points as a new run in ``logdir``
     (whole or not at all); returns its metrics. ``metric``, if given, must be the map's."""
-    spaces, saved = read_map_space(Path(onto))
-    if metric not in (None, saved["metric"]):
-        raise InputError(f"the map was made with {saved['metric']} distance, not {metric}; drop --metric")
+    spaces, saved = placing.read_map_space(Path(onto))
+    embeddings = placing.new_points_for(spaces, saved, check_embeddings(embeddings), metric)
     if Path(logdir).resolve() == Path(onto).resolve():
         raise InputError(f"--logdir {logdir} is the run placed onto; write the new run elsewhere, so the map is kept")
-    embeddings = matching_tensors(spaces, check_embeddings(embeddings))
-    m, n = len(next(iter(embeddings.values()))), len(next(iter(spaces.values())).x)
-    if n + m > PROJECTOR_MAX_POINTS:
-        raise InputError(f"{n:,} map points and {m:,} new ones, and the Projector loads {PROJECTOR_MAX_POINTS:,}; "
-                         f"pass --max-points {PROJECTOR_MAX_POINTS - n} (or fewer) to sample the new ones")
-    old, old_metadata, tiles = read_run_points(Path(onto), list(spaces))
+    old = placing.read_run_points(Path(onto), list(spaces))
 
     # Each new point on each map; the map's own points keep their coordinates.
-    placed = place_points(spaces, embeddings, saved["seed"], saved["metric"])
+    placed = placing.place_points(spaces, embeddings, saved["seed"], saved["metric"])
 
-    # Their columns: the user's, then the vote of the nearest map points and the trust, as the map's points have.
-    color_by = saved["color_by"]
-    metadata = {name: [str(value) for value in values] for name, values in (metadata or {}).items()}
-    map_classes = old_metadata.get(color_by) if color_by else None
-    for name, space in spaces.items():
-        metadata |= new_point_columns(space, name, to_searched_space(space, embeddings[name]), placed,
-                                      saved["metric"], map_classes)
-    if "row" in old_metadata and "row" not in metadata:
-        metadata["row"] = [str(row) for row in range(n, n + m)]
-    columns = dict.fromkeys([*old_metadata, *metadata])
-    merged = {column: [*old_metadata.get(column, [""] * n), *metadata.get(column, [""] * m)] for column in columns}
-    merged["placed"] = ["map"] * n + ["new"] * m
-
-    # How often the vote is right for the new points, when they carry classes.
-    metrics = {"placed_onto": str(onto), "map_points": n, "new_points": m, "embeddings": {}}
-    for name, space in spaces.items() if color_by in metadata else ():
-        right = np.mean(np.asarray(metadata[f"neighbours_{name}"]) == np.asarray(metadata[color_by]))
-        metrics["embeddings"][name] = {"knn_accuracy_of_new_points": round(float(right), 4), **{
-            f"knn_accuracy_of_new_points_on_{tensor}": round(map_vote_accuracy(
-                coordinates, placed[tensor], map_classes, metadata[color_by]), 4)
-            for tensor, coordinates in space.maps.items()}}
-
-    # Bookmarks: each map, and each map with the new points selected.
-    maps = {tensor: np.concatenate([coordinates, placed[tensor]])
-            for space in spaces.values() for tensor, coordinates in space.maps.items()}
-    colour = color_by if color_by in merged else "placed"
-    views = [projector_bookmark(label, "tsne", coordinates, colour, colour, saved["perplexity"], selected)
-             for tensor, coordinates in maps.items()
-             for label, selected in ((f"T-SNE {tensor}", ()), (f"{tensor}: new points ({m})", range(n, n + m)))]
-    if (tiles is None) != (images is None):
-        print("note: " + ("the run has no pictures, so the new ones are left out" if tiles is None else
-                          "the run has pictures and the new points none; the new run has no pictures"))
-    sprite = None if tiles is None or images is None else np.concatenate([tiles, pictures_like(images, tiles)])
-    tensors = {name: np.concatenate([old[name], embeddings[name]]) for name in spaces} | maps
-    run_info = {"script": "place_onto", "onto": str(onto), "maps": {tensor: {"of": name, "dims": coordinates.shape[1]}
-                for name, space in spaces.items() for tensor, coordinates in space.maps.items()}}
-    with as_input_error(), staged_run(logdir, run_info) as run_dir:
-        write_projector_logs(run_dir, tensors, merged, sprite, {tensor: views for tensor in tensors},
-                             f"{m:,} new points placed on the maps of {onto}.")
-        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        # The maps with their new points can take more points later.
-        write_map_space(run_dir, {name: MapSpace(
-            np.concatenate([space.x, to_searched_space(space, embeddings[name])]),
-            {tensor: maps[tensor] for tensor in space.maps}, space.width, space.pca)
-            for name, space in spaces.items()}, saved)
-    return metrics
+    # The map's points, then the new ones: their columns (the vote of the nearest map points, the trust, and
+    # `placed`), how often that vote is right, and the views, one of each map selecting the new points.
+    joined = placing.join_new_points(Path(onto), spaces, saved, old, embeddings, placed, metadata or {}, images)
+    colour = saved["color_by"] if saved["color_by"] in joined.metadata else "placed"
+    views = [projector_bookmark(label, "tsne", joined.tensors[tensor], colour, colour, saved["perplexity"], selected)
+             for tensor in joined.maps for label, selected in
+             ((f"T-SNE {tensor}", ()), (f"{tensor}: new points ({len(joined.new_rows)})", joined.new_rows))]
+    with as_input_error(), staged_run(logdir, joined.run_info) as run_dir:
+        write_projector_logs(run_dir, joined.tensors, joined.metadata, joined.images,
+                             {tensor: views for tensor in joined.tensors},
+                             f"{len(joined.new_rows):,} new points placed on the maps of {onto}.")
+        (run_dir / "metrics.json").write_text(json.dumps(joined.metrics, indent=2) + "\n")
+        placing.write_map_space(run_dir, joined.spaces, saved)  # the grown map can take more points later
+    return joined.metrics
 
 
 # ## 8. The command line
@@ -275,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{list(metadata)[-1]!r} gives each one's row in your files")
 
     # %% 6
-    # New points on a finished map (section 7), or the whole pipeline; the run folder appears whole or not at all.
+    # The whole pipeline, in a run folder that appears whole or not at all.
     pairs = tuple(tuple(pair.split(":", 1)) for pair in args.compare)
     if bad := [pair for pair in args.compare if ":" not in pair]:
         raise InputError(f"--compare {bad[0]}: give two tensors as A:B")
@@ -284,11 +221,7 @@ def main(argv: list[str] | None = None) -> None:
                            seed=args.seed, evaluate=args.metrics, pairs=pairs,
                            run_info={"script": "vectors_tsne.py", "args": vars(args)},
                            description=f"{', '.join(tensors)} from {args.vectors} ({metric} distance).")
-    if args.onto:
-        metrics = place_onto(args.onto, args.logdir, tensors, metadata, images, args.metric)
-        print(f"Wrote {args.logdir}: {metrics['new_points']:,} new points on the maps of {args.onto}; its bookmark "
-              "'new points' selects them")
-    else:
+    if not args.onto:
         write_embedding_run(args.logdir, tensors, metadata or None, images, color_by=args.color_by, metric=metric,
                             settings=settings)
         maps = " and their t-SNE maps" if args.tsne else ""
@@ -298,6 +231,13 @@ def main(argv: list[str] | None = None) -> None:
         show(Path(args.logdir) / f"tsne_map_{name}.png")  # in a notebook; in a terminal, nothing
 
     # %% 7
+    # With --onto, the vectors are new points on a finished map instead (nothing ran in step 6).
+    if args.onto:
+        metrics = place_onto(args.onto, args.logdir, tensors, metadata, images, args.metric)
+        print(f"Wrote {args.logdir}: {metrics['new_points']:,} new points on the maps of {args.onto}; its bookmark "
+              "'new points' selects them")
+
+    # %% 8
     print(f"Now run ./run_tensorboard.sh --logdir {Path(args.logdir).parent} and open http://127.0.0.1:6006/#projector")
 
 

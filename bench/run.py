@@ -15,7 +15,8 @@ disagree": the vote, the map's trust, the bookmark and the picture at 10,000),
 ``neighbours`` (t-SNE's neighbour search: exact, Annoy, pynndescent),
 ``frames`` (what the optimisation's frames cost), ``vectors`` (``vectors_tsne.py --metric cosine`` on
 50,000 vectors of 384 numbers beside openTSNE's cosine fit and Embedding Atlas) and ``aligned`` (lesson 2's
-maps started from the pixels' map, against independent starts). Prints a table and writes it as JSON
+maps started from the pixels' map, against independent starts) and ``placing`` (Fashion-MNIST's test images placed on
+a map of its training images, against mapping all 70,000; bench/placing.py). Prints a table and writes it as JSON
 (``bench/results/latest.json`` unless ``--out`` says otherwise). Timings are
 medians of ``--repeats`` runs. Goals are reported as met or missed in the
 table; nothing here asserts.
@@ -24,6 +25,7 @@ table; nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -57,13 +59,15 @@ def peak_rss_mb() -> int:
 
 
 def in_subprocess(function: str, **kwargs) -> dict:
-    """Run ``bench.run.<function>(**kwargs)`` in a fresh Python; its dict plus peak RSS in MB.
+    """Run ``bench.run.<function>(**kwargs)`` (``bench.<module>.<function>`` for "module.function") in a fresh
+    Python; its dict plus peak RSS in MB.
 
     A fresh process per measurement makes peak memory that measurement's own.
     """
+    module, name = function.rsplit(".", 1) if "." in function else ("run", function)
     code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); from bench import run; "
-        f"result = run.{function}(**json.loads(sys.argv[2])); "
+        "import importlib, json, sys; sys.path.insert(0, sys.argv[1]); from bench import run; "
+        f"result = getattr(importlib.import_module('bench.{module}'), '{name}')(**json.loads(sys.argv[2])); "
         "result['peak_rss_mb'] = run.peak_rss_mb(); "
         "print('RESULT ' + json.dumps(result))"
     )
@@ -827,7 +831,7 @@ def bench_aligned(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]] | str] = {
     "writer": bench_writer,
     "e2e": bench_e2e,
     "scaling": bench_scaling,
@@ -841,6 +845,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], list[dict]]] = {
     "frames": bench_frames,
     "vectors": bench_vectors,
     "aligned": bench_aligned,
+    "placing": "placing.bench_placing",  # a module of its own (bench/placing.py), loaded when run
 }
 
 
@@ -884,7 +889,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in args.only:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        section = [{"section": name, **row} for row in BENCHMARKS[name](args)]
+        bench = BENCHMARKS[name]
+        if isinstance(bench, str):  # "module.function" in bench/
+            module, function = bench.split(".")
+            bench = getattr(importlib.import_module(f"bench.{module}"), function)
+        section = [{"section": name, **row} for row in bench(args)]
         print(format_table(section) + "\n", flush=True)
         rows += section
     args.out.parent.mkdir(parents=True, exist_ok=True)

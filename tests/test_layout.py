@@ -53,8 +53,10 @@ def test_lesson_3_loads_nothing_heavy_before_its_files_are_checked_and_reuses_le
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
     source = (REPO / "vectors_tsne.py").read_text()
-    assert "from mnist_tsne import write_embedding_run" in source and "def write_projector_logs" not in source
-    assert len(source.splitlines()) <= 200
+    assert re.search(r"from mnist_tsne import .*write_embedding_run", source)
+    assert "def write_projector_logs" not in source
+    # 200 lines, then 250: section 7 adds points to a finished map (its plumbing is in tutorial/placing.py).
+    assert len(source.splitlines()) <= 250
 
 
 def test_lesson_1_reads_in_one_sitting():

@@ -120,7 +120,18 @@ LOGS = "logs/notebooks"  # the runs go here, one folder each
 argv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species",
         "--logdir", f"{{LOGS}}/iris"]''',
         "bookmarks": "*PCA, coloured by species*, *t-SNE (converged offline), coloured by species*, *Where the "
-                     "neighbours disagree*.",
+                     "neighbours disagree*; in the run `digits_later`, *digits_tsne_2d: new points (297)*.",
+        # Step 7 does nothing without --onto: here the lesson's main() runs twice more to show it.
+        "after_step": {7: ("Try it: scikit-learn's 1,797 digits, the last 297 kept apart as if they came later. "
+                           "The first call maps the 1,500; the second places the 297 on that map.", '''\
+from vectors_tsne import main  # the lesson itself, run as from its command line
+
+!{sys.executable} tools/sklearn_example.py digits examples/digits --later 297
+main(["examples/digits/vectors.npy", "--metadata", "examples/digits/metadata.tsv", "--color-by", "digit",
+      "--images", "examples/digits/images.npy", "--logdir", f"{LOGS}/digits"])
+main(["examples/digits/later/vectors.npy", "--metadata", "examples/digits/later/metadata.tsv",
+      "--images", "examples/digits/later/images.npy", "--onto", f"{LOGS}/digits",
+      "--logdir", f"{LOGS}/digits_later"])''')},
     },
 }
 FIRST_PARTY = ("mnist_tsne", "autoencoder_tsne", "vectors_tsne", "tutorial")
@@ -256,6 +267,9 @@ def notebook_of(lesson: str) -> nbformat.NotebookNode:
              new_code_cell(f"{imports_for(path, code, own_imports)}\n\n{preamble}", metadata={"tags": ["main"]})]
     for number in sorted(sections):
         cells += [new_markdown_cell(sections[number]), new_code_cell(steps[number], metadata={"tags": ["main"]})]
+        if number in plan.get("after_step", {}):
+            prose, example = plan["after_step"][number]
+            cells += [new_markdown_cell(prose), new_code_cell(example, metadata={"tags": ["example"]})]
     _, tensor, bookmark = PROJECTOR_VIEW[lesson]
     cells += [new_code_cell(TENSORBOARD, metadata={"tags": ["tensorboard"]}),
               new_markdown_cell(WHAT_TO_CLICK.format(logs="logs/notebooks", bookmarks=plan["bookmarks"])),

@@ -5,7 +5,9 @@
     python tools/sklearn_example.py photos examples/photos   # 520 colour patches of two photos, 32 x 32 x 3
 
 Each writes ``vectors.npy`` (float32 [N, D]) and ``metadata.tsv`` (a header row, then a row per point);
-``digits`` and ``photos`` also ``images.npy`` (uint8; the digits dark on white). Then, e.g.:
+``digits`` and ``photos`` also ``images.npy`` (uint8; the digits dark on white). ``--later K`` keeps the last
+K points apart, in ``<folder>/later``, as points that arrive after the map is made (lesson 3, section 7).
+Then, e.g.:
 
     python vectors_tsne.py examples/iris/vectors.npy --metadata examples/iris/metadata.tsv --color-by species
 """
@@ -64,9 +66,20 @@ def photos() -> tuple[np.ndarray, dict[str, list], np.ndarray]:
 DATASETS = {"iris": iris, "digits": digits, "photos": photos}
 
 
-def write_example(name: str, folder: Path) -> Path:
-    """Write data set ``name`` into ``folder`` (made if missing); return the folder."""
+def write_example(name: str, folder: Path, later: int = 0) -> Path:
+    """Write data set ``name`` into ``folder`` (made if missing), its last ``later`` points into ``folder/later``;
+    return the folder."""
     vectors, metadata, images = DATASETS[name]()
+    if later:
+        kept = len(vectors) - later
+        write_files(folder / "later", vectors[kept:], {name: values[kept:] for name, values in metadata.items()},
+                    None if images is None else images[kept:])
+        vectors, metadata = vectors[:kept], {name: values[:kept] for name, values in metadata.items()}
+        images = None if images is None else images[:kept]
+    return write_files(folder, vectors, metadata, images)
+
+
+def write_files(folder: Path, vectors: np.ndarray, metadata: dict[str, list], images: np.ndarray | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "vectors.npy", vectors)
     lines = ["\t".join(metadata)] + ["\t".join(map(str, row)) for row in zip(*metadata.values(), strict=True)]
@@ -80,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=sorted(DATASETS))
     parser.add_argument("folder", type=Path)
+    parser.add_argument("--later", type=int, default=0, metavar="K",
+                        help="keep the last K points apart, in FOLDER/later, to place on the map later")
     args = parser.parse_args(argv)
-    folder = write_example(args.dataset, args.folder)
+    folder = write_example(args.dataset, args.folder, args.later)
     print(f"Wrote {', '.join(sorted(p.name for p in folder.iterdir()))} in {folder}", file=sys.stdout)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -191,10 +192,19 @@ def map_vote_accuracy(coordinates: np.ndarray, placed: np.ndarray, map_classes: 
     return float(np.mean(names[neighbour_vote(on_map, codes)] == np.asarray(new_classes)))
 
 
-def read_run_points(run_dir: Path, names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, list[str]],
-                                                                np.ndarray | None]:
+@dataclass
+class RunPoints:
+    """A run's points as its files hold them: ``tensors`` by name, ``metadata`` columns as text, and ``tiles``,
+    each point's picture as its sprite shows it (None without a sprite)."""
+
+    tensors: dict[str, np.ndarray]
+    metadata: dict[str, list[str]]
+    tiles: np.ndarray | None
+
+
+def read_run_points(run_dir: Path, names: list[str]) -> RunPoints:
     """A run's tensors ``names`` (from its checkpoint), its metadata columns (as text, read as the Projector reads
-    ``metadata.tsv``) and its pictures, cut back out of ``sprite.png`` (None without one)."""
+    ``metadata.tsv``) and its pictures, cut back out of ``sprite.png``."""
     import re
 
     import tensorflow as tf
@@ -220,7 +230,7 @@ def read_run_points(run_dir: Path, names: list[str]) -> tuple[dict[str, np.ndarr
         cols = sprite.shape[1] // width
         grid = sprite[:cols * height].reshape(cols, height, cols, width, *sprite.shape[2:]).swapaxes(1, 2)
         tiles = grid.reshape(cols * cols, height, width, *sprite.shape[2:])[:n]
-    return tensors, metadata, tiles
+    return RunPoints(tensors, metadata, tiles)
 
 
 def pictures_like(images: np.ndarray, tiles: np.ndarray) -> np.ndarray:
@@ -232,3 +242,90 @@ def pictures_like(images: np.ndarray, tiles: np.ndarray) -> np.ndarray:
     mode = "RGB" if tiles.ndim == 4 else "L"
     return np.stack([np.asarray(Image.fromarray(image).convert(mode).resize((width, height), Image.Resampling.BOX))
                      for image in images])
+
+
+def new_points_for(spaces: dict[str, MapSpace], saved: dict, embeddings: dict[str, np.ndarray],
+                   metric: str | None) -> dict[str, np.ndarray]:
+    """The new points' vectors for each embedding the map was made of, checked against it (InputError, one line);
+    a lone tensor (a ``.npy``) goes with a map of one embedding, whatever its name. ``metric``, if given, must be
+    the map's (``saved["metric"]``). The map's points and the new ones must fit in the Projector."""
+    from tutorial.vector_files import PROJECTOR_MAX_POINTS
+
+    if metric not in (None, saved["metric"]):
+        raise InputError(f"the map was made with {saved['metric']} distance, not {metric}; drop --metric")
+    if len(embeddings) == 1 and len(spaces) == 1:
+        embeddings = {next(iter(spaces)): next(iter(embeddings.values()))}
+    if missing := [name for name in spaces if name not in embeddings]:
+        raise InputError(f"the map was made of {', '.join(spaces)}; the new vectors have no {missing[0]!r} "
+                         f"(they hold {', '.join(embeddings)})")
+    for name, space in spaces.items():
+        if embeddings[name].shape[1] != space.width:
+            raise InputError(f"{name}: the map's vectors have {space.width} dimensions, the new ones "
+                             f"{list(embeddings[name].shape)}")
+    m, n = len(next(iter(embeddings.values()))), len(next(iter(spaces.values())).x)
+    if n + m > PROJECTOR_MAX_POINTS:
+        raise InputError(f"{n:,} map points and {m:,} new ones, and the Projector loads {PROJECTOR_MAX_POINTS:,}; "
+                         f"pass --max-points {PROJECTOR_MAX_POINTS - n} (or fewer) to sample the new ones")
+    return {name: np.asarray(embeddings[name], dtype=np.float32) for name in spaces}
+
+
+@dataclass
+class JoinedRun:
+    """The map's points, then the new ones: what the new run's files hold. ``maps``: the map tensors' names;
+    ``new_rows``: the new points' rows; ``spaces``: the grown maps, to place more points on later."""
+
+    tensors: dict[str, np.ndarray]
+    metadata: dict[str, list[str]]
+    images: np.ndarray | None
+    metrics: dict
+    run_info: dict
+    spaces: dict[str, MapSpace]
+    maps: list[str]
+    new_rows: list[int]
+
+
+def join_new_points(onto: Path, spaces: dict[str, MapSpace], saved: dict, old: RunPoints,
+                    embeddings: dict[str, np.ndarray], placed: dict[str, np.ndarray], metadata: dict[str, Sequence],
+                    images: np.ndarray | None) -> JoinedRun:
+    """The run of ``old`` (the map's points, read from run ``onto``) with the new points (``embeddings``, placed
+    at ``placed``, with their ``metadata`` and ``images``) after them.
+
+    The new points get the user's columns, then ``neighbours_<tensor>`` and ``trust_<map>`` (``new_point_columns``);
+    the map's points keep theirs, and cells a side lacks stay empty. ``placed`` says "map" or "new". With the
+    map's colour column among the new points' metadata, the metrics say how often the vote is right, in each
+    tensor and on each map. Pictures go in only when both sides have them (a note says so otherwise)."""
+    n, m = len(next(iter(spaces.values())).x), len(next(iter(embeddings.values())))
+    new_x = {name: to_searched_space(space, embeddings[name]) for name, space in spaces.items()}
+    color_by, map_classes = saved["color_by"], old.metadata.get(saved["color_by"] or "")
+    columns = {name: [str(value) for value in values] for name, values in metadata.items()}
+    for name, space in spaces.items():
+        columns |= new_point_columns(space, name, new_x[name], placed, saved["metric"], map_classes)
+    if "row" in old.metadata and "row" not in columns:  # the pipeline's row numbers, continued
+        columns["row"] = [str(row) for row in range(n, n + m)]
+    joined = {column: [*old.metadata.get(column, [""] * n), *columns.get(column, [""] * m)]
+              for column in dict.fromkeys([*old.metadata, *columns]) if column != "placed"}
+    joined["placed"] = [*old.metadata.get("placed", ["map"] * n), *["new"] * m]
+
+    metrics = {"placed_onto": str(onto), "map_points": n, "new_points": m, "embeddings": {}}
+    for name, space in spaces.items() if color_by in columns else ():
+        right = np.mean(np.asarray(columns[f"neighbours_{name}"]) == np.asarray(columns[color_by]))
+        metrics["embeddings"][name] = {"knn_accuracy_of_new_points": round(float(right), 4), **{
+            f"knn_accuracy_of_new_points_on_{tensor}": round(map_vote_accuracy(
+                coordinates, placed[tensor], map_classes, columns[color_by]), 4)
+            for tensor, coordinates in space.maps.items()}}
+
+    if (old.tiles is None) != (images is None):
+        print("note: " + ("the run has no pictures, so the new ones are left out" if old.tiles is None else
+                          "the run has pictures and the new points none; the new run has no pictures"))
+    sprite = None if old.tiles is None or images is None else np.concatenate([old.tiles,
+                                                                               pictures_like(images, old.tiles)])
+    grown = {name: MapSpace(np.concatenate([space.x, new_x[name]]),
+                            {tensor: np.concatenate([coordinates, placed[tensor]])
+                             for tensor, coordinates in space.maps.items()}, space.width, space.pca)
+             for name, space in spaces.items()}
+    maps = {tensor: coordinates for space in grown.values() for tensor, coordinates in space.maps.items()}
+    tensors = {name: np.concatenate([old.tensors[name], embeddings[name]]) for name in spaces} | maps
+    run_info = {"script": "place_onto", "onto": str(onto), "maps": {
+        tensor: {"of": name, "dims": coordinates.shape[1]} for name, space in spaces.items()
+        for tensor, coordinates in space.maps.items()}}
+    return JoinedRun(tensors, joined, sprite, metrics, run_info, grown, list(maps), list(range(n, n + m)))
