@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.run import in_subprocess, mean_and_spread
+from bench.common import in_subprocess, mean_and_spread
 
 # Goals of issue 38: the placed images' vote at most this far below the refit's, on every seed, and placing
 # at most this share of the refit's time.

@@ -8,6 +8,7 @@ import re
 import struct
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,11 @@ def summaries(folder) -> dict[str, list]:
     accumulator = EventAccumulator(str(folder), size_guidance={"tensors": 0})
     accumulator.Reload()
     return {tag: accumulator.Tensors(tag) for tag in accumulator.Tags()["tensors"]}
+
+
+def vote_of(nearest_first) -> object:
+    """The class most of these neighbours' classes (nearest first) carry; a tie goes to the nearest tied one.
+    A plain loop: the oracle for the pipeline's vote."""
+    counts = Counter(nearest_first)
+    best = max(counts.values())
+    return next(c for c in nearest_first if counts[c] == best)

@@ -35,6 +35,7 @@ def test_every_section_runs_and_writes_its_table(tmp_path):
     assert [row["section"] for row in rows] == (
         ["writer"] * 2 + ["e2e"] * 2 + ["scaling"] + ["codes"] * 5 + ["lesson2"] + ["tsne"] * 2 + ["disagree"]
         + ["default"] * 2 + ["full"] * 2 + ["neighbours"] * 3 + ["frames"] * 2 + ["vectors"] * 3 + ["aligned"] * 3
+        + ["placing"] * 3
     )
     writer, torch_row = rows[0], rows[1]
     assert writer["tensorboard_serves_it"] is True and writer["MB_on_disk"] > 0

@@ -8,11 +8,10 @@ with an independent computation and with metrics.json.
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import TensorBoardServer, metadata_table, run_script, summaries, write_idx
+from conftest import TensorBoardServer, metadata_table, run_script, summaries, vote_of, write_idx
 from PIL import Image
 
 from tutorial.mnist_data import load_bundled_sample
@@ -21,13 +20,24 @@ from tutorial.neighbours import map_trust, nearest_neighbours, neighbour_vote
 N = 1000
 
 
-def test_the_vote_leaves_the_point_out_and_breaks_ties_to_the_smaller_class():
+def test_the_vote_leaves_the_point_out_and_breaks_a_tie_to_the_nearest_tied_neighbour():
     points = np.array([[0.0], [0.1], [0.25], [5.0], [5.1], [5.25]])
     neighbours = nearest_neighbours(points, k=2).indices
     assert neighbours.tolist() == [[1, 2], [0, 2], [1, 0], [4, 5], [3, 5], [4, 3]]
     labels = np.array([1, 0, 1, 1, 1, 0])
-    # Point 0's neighbours are 1 and 2 (classes 0 and 1): a tie, which goes to 0; point 1's are 0 and 2, both 1.
-    assert neighbour_vote(neighbours, labels, voters=2).tolist() == [0, 1, 0, 0, 0, 1]
+    # Point 0's neighbours are 1 and 2 (classes 0 and 1): a tie, which goes to point 1's class, 0. Point 3's are
+    # 4 and 5 (1 and 0): a tie to point 4's, 1, though 0 is the smaller class. Point 1's are 0 and 2, both 1.
+    assert neighbour_vote(neighbours, labels, voters=2).tolist() == [0, 1, 0, 1, 1, 1]
+
+
+def test_every_vote_is_a_plain_count_and_renaming_the_classes_changes_none():
+    rng = np.random.default_rng(0)
+    neighbours = np.array([rng.permutation(300)[:10] for _ in range(2_000)])
+    labels = rng.integers(0, 4, 300)  # 4 classes among 5 voters: many ties, 2-2-1 and more
+    votes = neighbour_vote(neighbours, labels)
+    assert votes.tolist() == [vote_of(labels[row[:5]].tolist()) for row in neighbours]
+    renamed = np.array([3, 0, 2, 1])  # class c is now called renamed[c]: another order of names
+    assert np.array_equal(neighbour_vote(neighbours, renamed[labels]), renamed[votes])
 
 
 def test_trust_is_the_share_of_map_neighbours_that_are_neighbours_in_the_tensor_too_over_1_to_k():
@@ -92,7 +102,7 @@ def test_the_neighbours_column_is_the_vote_of_the_5_nearest_in_the_pixels(real_r
     np.fill_diagonal(distances, np.inf)
     nearest = np.argsort(distances, axis=1, kind="stable")[:, :5]
     labels = sample.test_labels[:N]
-    expected = [min(Counter(labels[row].tolist()).most_common(), key=lambda c: (-c[1], c[0]))[0] for row in nearest]
+    expected = [vote_of(labels[row].tolist()) for row in nearest]
     served_votes = [int(vote) for vote in metadata_table(served["metadata"])["neighbours_pixels"]]
     agree = np.mean(np.array(served_votes) == expected)
     assert agree > 0.995, agree  # float32 against float64 may order a near-tie differently
@@ -183,7 +193,7 @@ def test_past_the_budget_a_run_still_votes_for_every_point_and_says_where(monkey
     distances = squared[:, None] + squared[None, :] - 2 * components @ components.T
     np.fill_diagonal(distances, np.inf)
     nearest = np.argsort(distances, axis=1, kind="stable")[:, :5]
-    expected = [sample.class_names[min(Counter(labels[row].tolist()).most_common(), key=lambda c: (-c[1], c[0]))[0]]
+    expected = [sample.class_names[vote_of(labels[row].tolist())]
                 for row in nearest]
     assert np.mean(np.array(table["neighbours_pixels"]) == expected) > 0.99
     views = json.loads((tmp_path / "run" / "bookmarks_pixels.json").read_text())

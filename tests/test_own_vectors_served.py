@@ -19,11 +19,10 @@ import json
 import re
 import subprocess
 import sys
-from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import REPO, TensorBoardServer, metadata_table, run_script
+from conftest import REPO, TensorBoardServer, metadata_table, run_script, vote_of
 from PIL import Image
 from projector_page import launch_browser, open_projector, skip_without_browser
 
@@ -89,8 +88,8 @@ def served_metadata(server, run: str) -> dict[str, tuple[str, ...]]:
 
 
 def independent_vote(vectors: np.ndarray, classes: list[str], metric: str) -> tuple[list[str], np.ndarray]:
-    """Each point's leave-one-out 5-NN vote in float64 ``metric`` distances (a tie goes to the class that sorts
-    first, numerically for numbers), and which points it is well defined for (the 5th and 6th nearest differ)."""
+    """Each point's leave-one-out 5-NN vote in float64 ``metric`` distances (a tie goes to the nearest tied
+    neighbour's class), and which points it is well defined for (the 5th and 6th nearest differ)."""
     x = vectors.astype(np.float64)
     if metric == "cosine":
         x /= np.linalg.norm(x, axis=1, keepdims=True)
@@ -102,12 +101,7 @@ def independent_vote(vectors: np.ndarray, classes: list[str], metric: str) -> tu
     order = np.argsort(distances, axis=1, kind="stable")
     rows = np.arange(len(x))
     defined = distances[rows, order[:, 5]] - distances[rows, order[:, 4]] > 1e-9
-    names = sorted(set(classes), key=lambda c: (float(c) if c.replace(".", "", 1).isdigit() else c))
-    votes = []
-    for row in order[:, :5]:
-        counts = Counter(classes[i] for i in row)
-        best = max(counts.values())
-        votes.append(min((c for c, k in counts.items() if k == best), key=names.index))
+    votes = [vote_of([classes[i] for i in row]) for row in order[:, :5]]
     return votes, defined
 
 

@@ -3,8 +3,8 @@
 ``classes_of(metadata, column, n)`` turns one metadata column (strings, ints,
 floats: any values) into ``Classes``: the distinct values sorted (numerically
 when every one is a number, else as text), each point's class number, and each
-class's colour. A tie in the vote goes to the class that sorts first, as in
-scikit-learn's ``KNeighborsClassifier``.
+class's colour. A tie in the vote goes to the nearest tied neighbour's class,
+whatever the classes are called (``tutorial/neighbours.py``).
 
 The colours are the Projector's own (TensorBoard 2.21, ``projector_binary.js``):
 it lists a column's values in the order a JavaScript object keeps them (whole

@@ -7,8 +7,8 @@ what sentence and word vectors are compared by). It is done once per tensor,
 and what it finds serves:
 
 - ``neighbour_vote``: the class most of a point's 5 nearest neighbours carry
-  (a tie goes to the smaller class number, as in scikit-learn's
-  ``KNeighborsClassifier``). Where it differs from the point's own class, the
+  (a tie goes to the class of the nearest tied neighbour, so the votes do not
+  depend on the classes' names). Where it differs from the point's own class, the
   tensor puts that point among another class; their share is the
   leave-one-out 5-NN error, the metrics' kNN accuracy;
 - ``map_trust``: how many of a point's nearest neighbours on a map are also
@@ -126,11 +126,15 @@ def nearest_neighbours(values: np.ndarray, k: int = TRUST_NEIGHBOURS, seed: int 
 
 
 def neighbour_vote(neighbours: np.ndarray, labels: np.ndarray, voters: int = VOTERS) -> np.ndarray:
-    """The class [M] that most of each row's first ``voters`` neighbours [M, k] carry; ties go to the smaller class."""
+    """The class [M] that most of each row's first ``voters`` neighbours [M, k] (nearest first) carry; a tie goes
+    to the class of the nearest of the tied neighbours, so renaming the classes changes no vote."""
     votes = np.asarray(labels)[neighbours[:, :voters]]
+    rows = np.arange(len(votes))
     counts = np.zeros((len(votes), int(np.max(labels)) + 1), dtype=np.int32)
-    np.add.at(counts, (np.arange(len(votes))[:, None], votes), 1)
-    return counts.argmax(axis=1)
+    np.add.at(counts, (rows[:, None], votes), 1)
+    # Each neighbour's class is among the most voted for, or not; the first that is, nearest first, wins.
+    tied = counts[rows[:, None], votes] == counts.max(axis=1, keepdims=True)
+    return votes[rows, tied.argmax(axis=1)]
 
 
 def right_only(votes: np.ndarray, other_votes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
