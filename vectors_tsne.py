@@ -122,8 +122,8 @@ def place_onto(onto: str | Path, logdir: str | Path, embeddings: dict[str, np.nd
     # Each new point on each map; the map's own points keep their coordinates.
     placed = placing.place_points(spaces, embeddings, saved["seed"], saved["metric"])
 
-    # The map's points, then the new ones: their columns (the vote of the nearest map points, the trust, and
-    # `placed`), how often that vote is right, and the views, one of each map selecting the new points.
+    # The map's points, then the new ones. The new ones get the vote of their nearest map points and their trust.
+    # Each map gets two views; one selects the new points.
     joined = placing.join_new_points(Path(onto), spaces, saved, old, embeddings, placed, metadata or {}, images)
     colour = saved["color_by"] if saved["color_by"] in joined.metadata else "placed"
     views = [projector_bookmark(label, "tsne", joined.tensors[tensor], colour, colour, saved["perplexity"], selected)
