@@ -80,6 +80,60 @@ def small_mnist(tmp_path_factory) -> Path:
     return write_mnist_dir(tmp_path_factory.mktemp("small_mnist"), n_test=300)
 
 
+def shared_root(tmp_path_factory) -> Path:
+    """A folder every worker of this test session sees (pytest-xdist gives each worker a basetemp of its own,
+    side by side), and no other session does."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_run(tmp_path_factory, name: str, make) -> Path:
+    """The folder ``name``, made once per test session by ``make(folder)`` (which returns a CompletedProcess).
+
+    Two workers may ask at once; a file lock makes the second wait for the first, then read what it made. The
+    script's stdout, stderr and exit status are kept beside the run, for ``shared_result``."""
+    import fcntl
+
+    root = shared_root(tmp_path_factory) / "shared-runs"
+    root.mkdir(exist_ok=True)
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (folder / "made").is_file():
+            folder.mkdir(exist_ok=True)
+            result = make(folder)
+            (folder / "stdout").write_text(result.stdout)
+            (folder / "stderr").write_text(result.stderr)
+            (folder / "made").write_text(str(result.returncode))
+    return folder
+
+
+def shared_result(folder: Path) -> subprocess.CompletedProcess:
+    """What the script that made a ``shared_run`` printed, and its exit status."""
+    return subprocess.CompletedProcess([], int((folder / "made").read_text()), (folder / "stdout").read_text(),
+                                       (folder / "stderr").read_text())
+
+
+LESSON_2_SHOWN = 200
+
+
+@pytest.fixture(scope="session")
+def lesson_2_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Lesson 2 on 200 of 300 drawn test digits, its models fitted on 600 train digits for 2 epochs: the run
+    folder and what the script printed. Made once per test session (training takes the longest of any run
+    here) and read by tests/test_autoencoder_tsne.py and tests/test_browser.py."""
+    def make(folder: Path) -> subprocess.CompletedProcess:
+        data = write_mnist_dir(folder / "data", n_test=300, n_train=600)
+        return run_script("autoencoder_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "autoencoder",
+                          "--num-images", LESSON_2_SHOWN, "--epochs", 2, "--perplexity", 10,
+                          env={"TF_CPP_MIN_LOG_LEVEL": None})
+
+    folder = shared_run(tmp_path_factory, "lesson2", make)
+    result = shared_result(folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "logs" / "autoencoder", result
+
+
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 600,
                env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
     """Run one of the example scripts as a user would, capturing its output.

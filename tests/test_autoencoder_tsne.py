@@ -16,7 +16,6 @@ from conftest import (
     summaries,
     tensorflow_log_lines,
     vote_of,
-    write_mnist_dir,
 )
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
@@ -29,19 +28,17 @@ BASE = ["pixels", *CODES]
 # Every test here trains both autoencoders (in the module's run or its own).
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """300 test digits and 600 train digits."""
-    return write_mnist_dir(tmp_path_factory.mktemp("ae_data"), n_test=300, n_train=600)
+def ae_run(lesson_2_run):
+    """Lesson 2's shared run (tests/conftest.py): 200 shown digits, fitted on 600, 2 epochs, perplexity 10."""
+    return lesson_2_run
 
 
 @pytest.fixture(scope="module")
-def ae_run(data_dir, tmp_path_factory):
-    logs = tmp_path_factory.mktemp("ae") / "logs"
-    result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", logs / "autoencoder",
-                        "--num-images", 200, "--epochs", 2, "--perplexity", 10, env={"TF_CPP_MIN_LOG_LEVEL": None})
-    assert result.returncode == 0, result.stderr
-    return logs / "autoencoder", result
+def data_dir(lesson_2_run):
+    """The 300 test digits and 600 train digits that run read."""
+    return lesson_2_run[0].parent.parent / "data"
 
 
 def checkpoint_tensors(run_dir) -> dict[str, np.ndarray]:

@@ -190,9 +190,9 @@ MODELS = {
 }
 
 
-# Every case but the one that trains is part of the quick check (-m "not slow").
-PARAMS = [pytest.param(case, marks=pytest.mark.slow) if case.name == "Ctrl-C during training" else case
-          for case in CASES]
+# Each case runs a lesson in a subprocess after an earlier run: seconds each, so none is in the quick check
+# (-m "not slow"). Lesson 3's table (tests/test_vectors_tsne.py) and the placing table are, with no TensorFlow.
+PARAMS = [pytest.param(case, marks=pytest.mark.slow) for case in CASES]
 
 
 @pytest.mark.parametrize("case", PARAMS, ids=[re.sub(r"\W+", "_", c.name).strip("_") for c in CASES])

@@ -82,6 +82,7 @@ def test_an_isolated_views_selection_is_mapped_back_through_its_filtered_points(
     assert [int(row["row"]) for row in rows] == [10, 30]
 
 
+@pytest.mark.slow  # the export in a subprocess, TensorFlow loading
 def test_all_writes_every_point_to_a_file_from_the_command_line(iris_run, tmp_path):
     run, _ = iris_run
     result = subprocess.run([sys.executable, str(TOOL), str(run), "--all", "--out", str(tmp_path / "all.csv")],

@@ -29,16 +29,19 @@ def mnist_run(small_mnist, tmp_path_factory):
     return logs, result
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_run_prints_how_to_open_tensorboard(mnist_run):
     _, result = mnist_run
     assert "./run_tensorboard.sh" in result.stdout and "#projector" in result.stdout
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_a_run_prints_no_tensorflow_log_lines_once_tensorflow_has_loaded(mnist_run):
     # Before: "E0000 ... failed call to cuInit: UNKNOWN ERROR (303)" on every machine without a GPU.
     assert tensorflow_log_lines(mnist_run[1].stderr) == []
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
     run_dir = mnist_run[0] / "mnist"
     for name in ("checkpoint", "sprite.png", "metadata.tsv", "projector_config.pbtxt", "run.json"):
@@ -114,6 +117,7 @@ def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_
     assert flat["pcaComponentDimensions"] == [0, 1]  # a flat map stays flat
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
     logdir = tmp_path / "logs" / "mnist"
     for n in (20, 30):

@@ -81,6 +81,7 @@ def test_maps_share_a_start_so_each_class_stays_where_it_was(tmp_path):
     assert all(together - apart >= 0.3 for together, apart in zip(*correlations.values(), strict=True)), correlations
 
 
+@pytest.mark.slow  # two t-SNE maps of 1,797 points
 def test_paired_bookmarks_select_exactly_the_points_one_tensor_puts_right_and_the_other_wrong(tmp_path, digits):
     tensors, labels, _ = digits
     logdir, metrics = run(tmp_path, digits, "paired", pairs=(("projection", "pca_code"),))

@@ -68,6 +68,7 @@ def test_a_copy_of_a_map_point_lands_on_it(digits_map):
     assert np.median(np.linalg.norm(placed - coordinates[rows], axis=1)) < 0.01 * extent
 
 
+@pytest.mark.slow  # a t-SNE of 1,797 digits
 def test_placed_points_are_voted_as_well_as_in_a_map_made_with_them(digits_map):
     # The oracle: a t-SNE of all the digits, new ones included, and the same 5-NN vote among the old ones.
     values, labels, prepared, coordinates = digits_map
@@ -111,6 +112,7 @@ def checkpoint(run: Path) -> dict[str, np.ndarray]:
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
+@pytest.mark.slow  # lesson 3 twice in a subprocess, TensorFlow loading
 def test_the_new_run_keeps_the_map_and_adds_the_new_points(placed_runs):
     values, labels = digits()
     old, new = checkpoint(placed_runs["old"]), checkpoint(placed_runs["new"])
@@ -132,6 +134,7 @@ def test_the_new_run_keeps_the_map_and_adds_the_new_points(placed_runs):
     assert 0 <= trust.min() and trust.mean() > 0.3
 
 
+@pytest.mark.slow  # lesson 3 twice in a subprocess, TensorFlow loading
 def test_the_bookmark_selects_the_new_points_and_the_sprite_keeps_every_picture(placed_runs):
     from PIL import Image
 
@@ -149,12 +152,14 @@ def test_the_bookmark_selects_the_new_points_and_the_sprite_keeps_every_picture(
         np.testing.assert_array_equal(sprite[top:top + 8, left:left + 8], pictures[row])
 
 
+@pytest.mark.slow  # lesson 3 twice in a subprocess, TensorFlow loading
 def test_tensorboard_reads_the_new_run(placed_runs):
     result = subprocess.run([sys.executable, str(REPO / "tools" / "check_projector_logs.py"),
                              str(placed_runs["new"].parent)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # lesson 3 twice in a subprocess, TensorFlow loading
 def test_a_placed_run_takes_more_points_later(placed_runs, tmp_path):
     values, _ = digits()
     np.save(tmp_path / "more.npy", values[:5] + 0.5)
@@ -196,11 +201,26 @@ def fingerprint(folder: Path) -> dict[str, str]:
             if p.is_file()}
 
 
+@pytest.fixture(scope="module")
+def saved_map(tmp_path_factory) -> Path:
+    """A run folder holding a saved map of 50 points in 64 dimensions, made by hand: every check below happens
+    before TensorFlow loads, from placing.json and placing.npz alone."""
+    from tutorial.placing import MapSpace, write_map_space
+
+    run = tmp_path_factory.mktemp("saved_map") / "logs" / "old"
+    run.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    space = MapSpace(rng.normal(size=(50, 64)).astype(np.float32), {"old_tsne_2d": rng.normal(size=(50, 2))}, 64)
+    write_map_space(run, {"old": space}, {"metric": "euclidean", "perplexity": 30.0, "seed": 0, "color_by": None})
+    (run / "projector_config.pbtxt").write_text("embeddings {\n  tensor_name: \"old\"\n}\n")
+    (run / "run.json").write_text('{"script": "vectors_tsne.py"}\n')
+    return run
+
+
 @pytest.mark.parametrize("case", CASES, ids=[re.sub(r"\W+", "_", c.name).strip("_") for c in CASES])
-def test_bad_input(case: Case, placed_runs, tmp_path):
+def test_bad_input(case: Case, saved_map, tmp_path):
     import shutil
 
-    folder = placed_runs["folder"]
     values, _ = digits()
     np.save(tmp_path / "wide.npy", np.zeros((5, 10), np.float32))
     nan = values[:5].copy()
@@ -208,13 +228,14 @@ def test_bad_input(case: Case, placed_runs, tmp_path):
     np.save(tmp_path / "nan.npy", nan)
     np.save(tmp_path / "new.npy", values[:5])
     no_map = tmp_path / "logs" / "no_map"
-    shutil.copytree(placed_runs["old"], no_map)
+    shutil.copytree(saved_map, no_map)
     for name in ("placing.npz", "placing.json"):
         (no_map / name).unlink()
     logdir = tmp_path / "logs" / "placed"
-    shutil.copytree(placed_runs["new"], logdir)
-    before = {run: fingerprint(run) for run in (placed_runs["old"], logdir, no_map)}
-    paths = {"old": placed_runs["old"], "no_map": no_map, "folder": folder, "logdir": logdir}
+    shutil.copytree(saved_map, logdir)
+    (tmp_path / "data").mkdir()
+    before = {run: fingerprint(run) for run in (saved_map, logdir, no_map)}
+    paths = {"old": saved_map, "no_map": no_map, "folder": tmp_path / "data", "logdir": logdir}
     args = [arg.format(**paths) for arg in case.args]
     result = subprocess.run([sys.executable, str(REPO / "vectors_tsne.py"), *args, "--logdir", str(logdir)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)

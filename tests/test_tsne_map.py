@@ -24,6 +24,7 @@ def digits():
     return images, labels, images.reshape(200, -1).astype(np.float32) / 255
 
 
+@pytest.mark.slow  # t-SNE of 1,797 digits, more than once
 def test_tsne_shapes_and_same_seed_same_coordinates(digits):
     pixels = digits[2]
     first = tsne_map(pixels, 2, perplexity=10, seed=1)
@@ -51,6 +52,7 @@ def test_stop_waits_for_the_map_to_move_then_for_it_to_settle():
     assert stop.iterations == 90 and stop.kl_divergence == 4.6125
 
 
+@pytest.mark.slow  # t-SNE of 1,797 digits, more than once
 def test_tsne_stops_each_phase_when_converged_and_says_so(digits, capsys):
     coords = tsne_map(digits[2], 2, perplexity=10, seed=0)
     out = capsys.readouterr().out
@@ -60,6 +62,7 @@ def test_tsne_stops_each_phase_when_converged_and_says_so(digits, capsys):
     assert np.isfinite(coords).all()
 
 
+@pytest.mark.slow  # t-SNE of 1,797 digits, more than once
 def test_fft_and_barnes_hut_maps_are_both_good():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 30)
@@ -119,6 +122,7 @@ def tsne_run(small_mnist, tmp_path_factory):
     return logdir, result
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_script_stores_2d_and_3d_maps_metrics_and_picture(tsne_run):
     logdir, result = tsne_run
     reader = tf.train.load_checkpoint(str(logdir))
@@ -131,6 +135,7 @@ def test_script_stores_2d_and_3d_maps_metrics_and_picture(tsne_run):
     assert "| `pixels_tsne_3d` | 3 |" in result.stdout
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_script_writes_map_and_metrics_summaries(tsne_run):
     tags = summaries(tsne_run[0])
     assert {"tsne_map/pixels", "metrics", "projector_run"} <= set(tags)
@@ -166,6 +171,7 @@ def test_the_optimisation_is_a_gif_and_an_image_summary_over_steps(tsne_run):
     assert len(steps) > 5 and steps[-1]["step"] == frames[-1].step
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp_path):
     logdir = tmp_path / "again"
     result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 150,
@@ -176,6 +182,7 @@ def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp
     assert np.array_equal(first, again)
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_no_tsne_writes_no_map_and_no_metrics_writes_no_measure(small_mnist, tmp_path):
     # The same flags mean the same in both lessons: --no-tsne leaves out the maps, --no-metrics the measures.
     for flags in (["--no-tsne"], ["--no-tsne", "--no-metrics"]):
@@ -193,6 +200,7 @@ def test_no_tsne_writes_no_map_and_no_metrics_writes_no_measure(small_mnist, tmp
             assert header == "label\tclass_name\tindex\tneighbours_pixels"
 
 
+@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_too_few_digits_for_the_perplexity_is_one_clear_line(small_mnist, tmp_path):
     result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", tmp_path / "run", "--num-images", 40)
     assert result.returncode == 2

@@ -274,6 +274,7 @@ def test_the_call_refuses_a_folder_it_did_not_write_and_leaves_it_as_it_was(tmp_
     assert [p.name for p in thesis.iterdir()] == ["chapter1.tex"] and not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.slow  # lesson 3 in a subprocess, TensorFlow loading
 def test_compare_puts_each_sides_bookmarks_on_both_tensors_maps(tmp_path):
     """--compare A:B on an .npz of two "layers" of the iris flowers: the paired bookmarks on both maps."""
     import json
