@@ -193,6 +193,8 @@ CASES = [
          ["new.npy", "--onto", "{folder}"]),
     Case("`--onto` the run being written", "is the run placed onto; write the new run elsewhere",
          ["new.npy", "--onto", "{logdir}"]),
+    Case("More new points than the Projector loads beside the map's", "50 map points and 99,951 new ones, and the "
+         "Projector loads 100,000; pass --max-points 99950", ["many.npy", "--onto", "{old}"]),
 ]
 
 
@@ -227,6 +229,8 @@ def test_bad_input(case: Case, saved_map, tmp_path):
     nan[2, 3] = np.nan
     np.save(tmp_path / "nan.npy", nan)
     np.save(tmp_path / "new.npy", values[:5])
+    if case.name.startswith("More new points"):
+        np.save(tmp_path / "many.npy", np.zeros((99_951, 64), np.float32))
     no_map = tmp_path / "logs" / "no_map"
     shutil.copytree(saved_map, no_map)
     for name in ("placing.npz", "placing.json"):
