@@ -134,6 +134,16 @@ def lesson_2_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return folder / "logs" / "autoencoder", result
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium per pytest worker, for every browser test it runs (each opens its own pages)."""
+    from projector_page import launch_browser, skip_without_browser
+
+    skip_without_browser()
+    with launch_browser() as chromium:
+        yield chromium
+
+
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 600,
                env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
     """Run one of the example scripts as a user would, capturing its output.

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO, TensorBoardServer
 from PIL import Image
-from projector_page import launch_browser, open_projector, skip_without_browser
+from projector_page import open_projector, skip_without_browser
 
 from mnist_tsne import write_projector_logs
 
@@ -153,11 +153,11 @@ def test_the_readme_snippet_writes_a_run_the_projector_serves(snippet_run):
 
 
 @pytest.mark.slow
-def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(snippet_run):
+def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(snippet_run, browser):
     skip_without_browser()
     folder, namespace = snippet_run
     vectors, words = np.asarray(namespace["vectors"]), namespace["words"]
-    with launch_browser() as browser, open_projector(browser, folder / "logs") as projector:
+    with open_projector(browser, folder / "logs") as projector:
         expected = f"Points: {len(words)} | Dimension: {vectors.shape[1]}"
         assert projector.wait_for_status(expected) == expected
         assert projector.label_by() == "label"  # one column: the Projector calls it "label"

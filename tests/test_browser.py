@@ -35,7 +35,6 @@ from projector_page import (
     TimeSeriesPage,
     class_centroids,
     drawn_digits,
-    launch_browser,
     layout_mismatch,
     open_projector,
     projector_variance_shares,
@@ -66,12 +65,6 @@ def server(logs):
     server.get("/data/plugin/projector/runs")  # wait until it answers
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_browser() as browser:
-        yield browser
 
 
 def metadata_labels(run_dir) -> list[str]:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from conftest import REPO, TensorBoardServer, metadata_table, run_script, vote_of
 from PIL import Image
-from projector_page import launch_browser, open_projector, skip_without_browser
+from projector_page import open_projector, skip_without_browser
 
 pytestmark = pytest.mark.slow
 
@@ -179,12 +179,12 @@ def test_the_command_ends_with_the_measures_and_how_to_serve_them(own):
     assert "cosine distance" in own["stdout"]["photos"]
 
 
-def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own):
+def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, browser):
     skip_without_browser()
     from tutorial.classes import classes_of
 
     flowers = served = None
-    with launch_browser() as browser, open_projector(browser, own["logs"]) as projector:
+    with open_projector(browser, own["logs"]) as projector:
         projector.choose_run("iris")
         assert projector.wait_for_status("Points: 150 | Dimension: 4") == "Points: 150 | Dimension: 4"
         projector.open_bookmark("t-SNE (converged offline), coloured by species")
