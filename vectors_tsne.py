@@ -6,7 +6,8 @@ what lesson 1 gives the digits: a converged t-SNE map with its bookmark, each ma
 column of classes, each point's neighbours' vote, the "Where the neighbours disagree" bookmark, the
 metrics and the pictures. Lesson 1 (``mnist_tsne.py``) explains each file; here the steps are what is
 particular to your data: its files, which column holds the classes, pictures or none, cosine or
-Euclidean distance, and more points than the Projector loads.
+Euclidean distance, and more points than the Projector loads. Then it keeps the map: new points placed on it
+later, without moving it (``--onto``).
 
     python tools/sklearn_example.py iris examples/iris      # or your own files
     python vectors_tsne.py examples/iris/vectors.npy --metadata examples/iris/metadata.tsv \\
