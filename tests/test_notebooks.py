@@ -122,7 +122,7 @@ def test_the_notebooks_show_the_figures_the_results_page_gives():
     tsne = metrics["pixels_tsne_2d"]
     assert f"| `pixels_tsne_2d` | 2 | {tsne['knn_accuracy']:.3f} | {tsne['disagreeing_points']} |" in lesson1
     lesson2 = notebook_text("autoencoder_tsne.py")
-    bench = json.loads((REPO / "bench" / "results" / "2026-12-02-lessons-mnist-t10k-fashion-amd-epyc-2cores.json")
+    bench = json.loads((REPO / "bench" / "results" / "2026-12-05-votes-mnist-t10k-fashion-amd-epyc-2cores.json")
                        .read_text())
     for row in bench["rows"]:
         if row["section"] == "codes" and row["benchmark"].endswith(" on mnist"):
@@ -140,7 +140,8 @@ def parameters(lesson: str, data: Path, logs: Path, example: Path) -> str:
                                f'"--epochs", "1", "--logdir", f"{{LOGS}}/autoencoder"]',
         "vectors_tsne.py": f'EXAMPLE = "{example}"\n!{{sys.executable}} tools/sklearn_example.py iris {{EXAMPLE}}\n'
                            f'LOGS = "{logs}"\nargv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", '
-                           f'f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species", "--logdir", f"{{LOGS}}/iris"]',
+                           f'f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species", "--logdir", f"{{LOGS}}/iris"]\n'
+                           f'LATER = "{example.parent / "digits"}"',
     }[lesson]
 
 

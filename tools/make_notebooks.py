@@ -118,7 +118,8 @@ EXAMPLE = "examples/iris"  # scikit-learn's iris flowers, written as files, stan
 LOGS = "logs/notebooks"  # the runs go here, one folder each
 {FLAGS_NOTE}
 argv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", f"{{EXAMPLE}}/metadata.tsv", "--color-by", "species",
-        "--logdir", f"{{LOGS}}/iris"]''',
+        "--logdir", f"{{LOGS}}/iris"]
+LATER = "examples/digits"  # for section 7: scikit-learn's digits, 297 of them kept apart to place later''',
         "bookmarks": "*PCA, coloured by species*, *t-SNE (converged offline), coloured by species*, *Where the "
                      "neighbours disagree*; in the run `digits_later`, *digits_tsne_2d: new points (297)*.",
         # Step 7 does nothing without --onto: here the lesson's main() runs twice more to show it.
@@ -126,12 +127,11 @@ argv = [f"{{EXAMPLE}}/vectors.npy", "--metadata", f"{{EXAMPLE}}/metadata.tsv", "
                            "The first call maps the 1,500; the second places the 297 on that map.", '''\
 from vectors_tsne import main  # the lesson itself, run as from its command line
 
-!{sys.executable} tools/sklearn_example.py digits examples/digits --later 297
-main(["examples/digits/vectors.npy", "--metadata", "examples/digits/metadata.tsv", "--color-by", "digit",
-      "--images", "examples/digits/images.npy", "--logdir", f"{LOGS}/digits"])
-main(["examples/digits/later/vectors.npy", "--metadata", "examples/digits/later/metadata.tsv",
-      "--images", "examples/digits/later/images.npy", "--onto", f"{LOGS}/digits",
-      "--logdir", f"{LOGS}/digits_later"])''')},
+!{sys.executable} tools/sklearn_example.py digits {LATER} --later 297
+main([f"{LATER}/vectors.npy", "--metadata", f"{LATER}/metadata.tsv", "--color-by", "digit",
+      "--images", f"{LATER}/images.npy", "--logdir", f"{LOGS}/digits"])
+main([f"{LATER}/later/vectors.npy", "--metadata", f"{LATER}/later/metadata.tsv",
+      "--images", f"{LATER}/later/images.npy", "--onto", f"{LOGS}/digits", "--logdir", f"{LOGS}/digits_later"])''')},
     },
 }
 FIRST_PARTY = ("mnist_tsne", "autoencoder_tsne", "vectors_tsne", "tutorial")
