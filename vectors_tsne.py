@@ -237,6 +237,10 @@ def main(argv: list[str] | None = None) -> None:
         metrics = place_onto(args.onto, args.logdir, tensors, metadata, images, args.metric)
         print(f"Wrote {args.logdir}: {metrics['new_points']:,} new points on the maps of {args.onto}; its bookmark "
               "'new points' selects them")
+        for name, right in metrics["embeddings"].items():  # when the new points carry the map's classes
+            print(f"The 5 nearest map points' vote is right for {right['knn_accuracy_of_new_points']:.3f} of the new "
+                  f"points in {name}, " + ", ".join(f"{share:.3f} on {key.rsplit('_on_', 1)[1]}"
+                                                    for key, share in right.items() if "_on_" in key))
 
     # %% 8
     print(f"Now run ./run_tensorboard.sh --logdir {Path(args.logdir).parent} and open http://127.0.0.1:6006/#projector")
