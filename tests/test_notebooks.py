@@ -44,7 +44,8 @@ def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
     assert {"mnist_tsne.py", "tutorial/mnist_data.py" if lesson != "vectors_tsne.py" else "tutorial/vector_files.py",
             lesson} <= set(made.metadata["made_from"])
     # The markdown is the lesson's own words: its docstring's first line and every section heading.
-    headings = [source.splitlines()[0] for kind, source in cells(made) if kind == "markdown"]
+    headings = [cell.source.splitlines()[0] for cell in made.cells
+                if cell.cell_type == "markdown" and "example" not in cell.metadata.get("tags", [])]
     text = (REPO / lesson).read_text()
     assert headings[0] == "# " + text.split('"""')[1].splitlines()[0]
     assert [h.removeprefix("## ") for h in headings[1:-2]] == [  # then what to click, and the screenshot
@@ -54,7 +55,8 @@ def test_each_notebook_is_made_from_its_lesson_as_it_is_now(lesson):
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_the_notebooks_hold_no_code_that_is_not_in_their_lesson(lesson):
     """Every line of a step's cell is a line of the lesson, in order; the imports cell imports what the lesson
-    imports. Only the setup cells (Colab, parameters, TensorBoard) are the notebook's own."""
+    imports. Only the setup cells (Colab, parameters, TensorBoard) are the notebook's own, and an example cell
+    runs the lesson's own main() with other flags."""
     made = make_notebooks.notebook_of(lesson)
     source = (REPO / lesson).read_text()
     main = source[source.index("def main("):]
@@ -72,6 +74,14 @@ def test_the_notebooks_hold_no_code_that_is_not_in_their_lesson(lesson):
                             for node in imported)
     assert {node.module if isinstance(node, make_notebooks.ast.ImportFrom) else node.names[0].name
             for node in imported} <= lesson_imports | {lesson.removesuffix(".py")}
+    for cell in made.cells:
+        if cell.cell_type == "code" and "example" in cell.metadata.get("tags", []):
+            # Shell lines (!) make its data with tools/; the rest imports the lesson's main() and calls it.
+            code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("!"))
+            body = make_notebooks.ast.parse(code).body
+            assert isinstance(body[0], make_notebooks.ast.ImportFrom) and body[0].module == lesson.removesuffix(".py")
+            assert all(isinstance(node, make_notebooks.ast.Expr) and node.value.func.id == "main" for node in body[1:])
+            assert all("tools/" in line for line in cell.source.splitlines() if line.startswith("!"))
     # Every step runs once: no function of the pipeline is called in two cells.
     calls = [node.func.id for code in steps for node in make_notebooks.ast.walk(make_notebooks.ast.parse(code))
              if isinstance(node, make_notebooks.ast.Call) and isinstance(node.func, make_notebooks.ast.Name)

@@ -269,7 +269,8 @@ def notebook_of(lesson: str) -> nbformat.NotebookNode:
         cells += [new_markdown_cell(sections[number]), new_code_cell(steps[number], metadata={"tags": ["main"]})]
         if number in plan.get("after_step", {}):
             prose, example = plan["after_step"][number]
-            cells += [new_markdown_cell(prose), new_code_cell(example, metadata={"tags": ["example"]})]
+            cells += [new_markdown_cell(prose, metadata={"tags": ["example"]}),
+                      new_code_cell(example, metadata={"tags": ["example"]})]
     _, tensor, bookmark = PROJECTOR_VIEW[lesson]
     cells += [new_code_cell(TENSORBOARD, metadata={"tags": ["tensorboard"]}),
               new_markdown_cell(WHAT_TO_CLICK.format(logs="logs/notebooks", bookmarks=plan["bookmarks"])),
