@@ -81,9 +81,8 @@ def small_mnist(tmp_path_factory) -> Path:
 
 
 # The slowest test files first (seconds of one worker, from --durations on 2 cores). pytest-xdist's loadfile
-# hands each worker the next file as it frees, in collection order (with --no-loadscope-reorder, in
-# pyproject.toml): longest first keeps both busy to the end, instead of one worker starting the 160-second
-# bench smoke test while the other has nothing left.
+# hands each worker the next file as it frees, in collection order: longest first keeps both busy to the end,
+# instead of one worker starting the 150-second bench smoke test while the other has nothing left.
 SLOWEST_FILES_FIRST = ("test_browser.py", "test_autoencoder_tsne.py", "test_bench.py", "test_notebooks.py",
                        "test_own_vectors_served.py", "test_bad_input.py", "test_mnist_tsne.py", "test_tsne_map.py",
                        "test_placing.py", "test_check_projector_logs.py", "test_neighbours.py", "test_paired_votes.py")
