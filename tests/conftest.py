@@ -80,23 +80,6 @@ def small_mnist(tmp_path_factory) -> Path:
     return write_mnist_dir(tmp_path_factory.mktemp("small_mnist"), n_test=300)
 
 
-# The slowest test files first (seconds of one worker, from --durations on 2 cores). pytest-xdist's loadfile
-# hands each worker the next file as it frees, in collection order: longest first keeps both busy to the end,
-# instead of one worker starting the 150-second bench smoke test while the other has nothing left.
-SLOWEST_FILES_FIRST = ("test_browser.py", "test_autoencoder_tsne.py", "test_bench.py", "test_notebooks.py",
-                       "test_own_vectors_served.py", "test_bad_input.py", "test_mnist_tsne.py", "test_tsne_map.py",
-                       "test_placing.py", "test_check_projector_logs.py", "test_neighbours.py", "test_paired_votes.py")
-
-
-def pytest_collection_modifyitems(items) -> None:
-    """Run the files in ``SLOWEST_FILES_FIRST`` first, in that order; each file's tests keep their order."""
-    def rank(item) -> int:
-        name = item.path.name
-        return SLOWEST_FILES_FIRST.index(name) if name in SLOWEST_FILES_FIRST else len(SLOWEST_FILES_FIRST)
-
-    items.sort(key=rank)
-
-
 def shared_root(tmp_path_factory) -> Path:
     """A folder every worker of this test session sees (pytest-xdist gives each worker a basetemp of its own,
     side by side), and no other session does."""
