@@ -114,6 +114,26 @@ def shared_result(folder: Path) -> subprocess.CompletedProcess:
                                        (folder / "stderr").read_text())
 
 
+LESSON_1_SHOWN = 300
+
+
+@pytest.fixture(scope="session")
+def lesson_1_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Lesson 1 as the README runs it (every default), on the 300 drawn test digits of ``small_mnist``: the run
+    folder and what the script printed, in a shell with no TensorFlow log level set. Made once per test
+    session and read by tests/test_mnist_tsne.py, tests/test_browser.py, tests/test_autoencoder_tsne.py and
+    tests/test_check_projector_logs.py. Copy it before changing anything in it."""
+    def make(folder: Path) -> subprocess.CompletedProcess:
+        data = write_mnist_dir(folder / "data", n_test=LESSON_1_SHOWN)
+        return run_script("mnist_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "mnist",
+                          env={"TF_CPP_MIN_LOG_LEVEL": None})
+
+    folder = shared_run(tmp_path_factory, "lesson1", make)
+    result = shared_result(folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "logs" / "mnist", result
+
+
 LESSON_2_SHOWN = 200
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO, TensorBoardServer
 from PIL import Image
-from projector_page import open_projector, skip_without_browser
+from projector_page import ProjectorPage, skip_without_browser
 
 from mnist_tsne import write_projector_logs
 
@@ -135,29 +135,35 @@ def test_the_readme_snippet_writes_its_vectors_and_words(snippet_run):
     assert (run / "metadata.tsv").read_text().splitlines() == namespace["words"]  # one column: no header
 
 
+@pytest.fixture(scope="module")
+def snippet_server(snippet_run):
+    """A TensorBoard serving the logs folder the README's snippet wrote."""
+    server = TensorBoardServer(snippet_run[0] / "logs")
+    yield server
+    server.close()
+
+
 @pytest.mark.slow
-def test_the_readme_snippet_writes_a_run_the_projector_serves(snippet_run):
-    folder, namespace = snippet_run
+def test_the_readme_snippet_writes_a_run_the_projector_serves(snippet_run, snippet_server):
+    _, namespace = snippet_run
     vectors, words = np.asarray(namespace["vectors"]), namespace["words"]
-    server = TensorBoardServer(folder / "logs")
-    try:
-        (run,) = json.loads(server.get("/data/plugin/projector/runs"))
-        info = embedding_info(server, run)
-        assert info["tensorShape"] == list(vectors.shape) and "sprite" not in info
-        served = served_tensor(server, run, info["tensorName"], info["tensorShape"])
-        metadata = server.get(f"/data/plugin/projector/metadata?run={run}&name={info['tensorName']}")
-    finally:
-        server.close()
+    (run,) = json.loads(snippet_server.get("/data/plugin/projector/runs"))
+    info = embedding_info(snippet_server, run)
+    assert info["tensorShape"] == list(vectors.shape) and "sprite" not in info
+    served = served_tensor(snippet_server, run, info["tensorName"], info["tensorShape"])
+    metadata = snippet_server.get(f"/data/plugin/projector/metadata?run={run}&name={info['tensorName']}")
     assert np.allclose(served, vectors, atol=1e-6)
     assert metadata.decode().splitlines() == words
 
 
 @pytest.mark.slow
-def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(snippet_run, browser):
+def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(snippet_run, snippet_server, browser):
     skip_without_browser()
-    folder, namespace = snippet_run
+    _, namespace = snippet_run
     vectors, words = np.asarray(namespace["vectors"]), namespace["words"]
-    with open_projector(browser, folder / "logs") as projector:
+    snippet_server.get("/data/plugin/projector/runs")  # wait until it answers
+    projector = ProjectorPage(browser, snippet_server.url)
+    try:
         expected = f"Points: {len(words)} | Dimension: {vectors.shape[1]}"
         assert projector.wait_for_status(expected) == expected
         assert projector.label_by() == "label"  # one column: the Projector calls it "label"
@@ -165,6 +171,8 @@ def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(sn
         card = projector.point_card()
         neighbours = projector.neighbours()
         assert projector.error_message() == ""
+    finally:
+        projector.close()
     # Searching a word selects its point: the card names it, and its nearest points are listed by word.
     assert found == "1 matches." and card.split("\n")[0] == words[1]
     assert neighbours and set(neighbours) <= set(words) - {words[1]}

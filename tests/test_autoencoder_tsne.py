@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import (
+    LESSON_2_SHOWN,
     TensorBoardServer,
     bookmark_coordinates,
     metadata_table,
@@ -203,11 +205,10 @@ def original_mse(run_dir, name: str) -> float:
     return json.loads((run_dir / "metrics.json").read_text())["models"][name]["shown_mse"]
 
 
-def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
-    logs = ae_run[0].parent
-    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logs / "mnist", "--num-images", 50,
-                        "--no-tsne")
-    assert result.returncode == 0, result.stderr
+def test_runs_appear_side_by_side_in_the_projector(ae_run, lesson_1_run, tmp_path):
+    logs = tmp_path / "logs"  # both lessons' runs in one --logdir, as the README has them
+    shutil.copytree(ae_run[0], logs / "autoencoder")
+    shutil.copytree(lesson_1_run[0], logs / "mnist")
     server = TensorBoardServer(logs)
     try:
         assert sorted(json.loads(server.get("/data/plugin/projector/runs"))) == ["autoencoder", "mnist"]
@@ -222,7 +223,7 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
                  for name in shapes}
         code_map = np.frombuffer(server.get(
             "/data/plugin/projector/tensor?run=autoencoder&name=conv_code_tsne_2d"), np.float32)
-        assert server.get("/data/plugin/projector/bookmarks?run=mnist&name=pixels")  # --no-tsne: PCA only
+        assert server.get("/data/plugin/projector/bookmarks?run=mnist&name=pixels")
     finally:
         server.close()
     # Then two per pair of codes compared (autoencoder_tsne.PAIRS) that the tensor is in, and every pair's on the
@@ -233,7 +234,6 @@ def test_runs_appear_side_by_side_in_the_projector(ae_run, small_mnist):
     assert views["conv_code"][1]["selectedProjection"] == "tsne"
     assert views["conv_code"][2]["selectedColorOptionName"] == "neighbours_conv_code"
     assert np.allclose(bookmark_coordinates(views["conv_code"][1]), code_map.reshape(200, 3)[:, :2], atol=1e-4)
-    (logs / "mnist").rename(logs.parent / "mnist_moved_away")  # keep the module's run as it was
 
 
 def test_mnist_test_digits_alone_are_scored_against_models_fitted_on_the_bundled_training_digits(small_mnist,
@@ -272,18 +272,21 @@ def test_showing_training_digits_says_the_figures_are_in_sample(data_dir, tmp_pa
     assert digits["scored_on"]["of_them_fitted_on"] == 150
 
 
-def test_same_seed_same_numbers(data_dir, tmp_path):
+def test_same_seed_same_numbers(ae_run, data_dir, tmp_path):
+    # The shared run again, with its flags and (default) seed: every figure, the maps' included, comes out
+    # the same.
+    result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", tmp_path / "again",
+                        "--num-images", LESSON_2_SHOWN, "--epochs", 2, "--perplexity", 10)
+    assert result.returncode == 0, result.stderr
     metrics = []
-    for attempt in range(2):
-        logdir = tmp_path / f"run{attempt}"
-        result = run_script("autoencoder_tsne.py", "--data-dir", data_dir, "--logdir", logdir,
-                            "--num-images", 150, "--epochs", 2, "--seed", 3, "--no-tsne")
-        assert result.returncode == 0, result.stderr
-        run = json.loads((logdir / "metrics.json").read_text())
+    for run_dir in (ae_run[0], tmp_path / "again"):
+        run = json.loads((run_dir / "metrics.json").read_text())
         for model in run["models"].values():
             model.pop("fit_seconds", None)  # time, not a result
         metrics.append(run)
     assert metrics[0] == metrics[1]
+    assert np.array_equal(checkpoint_tensors(ae_run[0])["conv_code_tsne_2d"],
+                          checkpoint_tensors(tmp_path / "again")["conv_code_tsne_2d"])
 
 
 def test_each_comparison_has_the_exact_mcnemar_p_of_its_two_counts(ae_run):

@@ -17,10 +17,12 @@ import shutil
 import threading
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import (
+    LESSON_1_SHOWN,
     LESSON_2_SHOWN,
     REPO,
     TensorBoardServer,
@@ -44,17 +46,15 @@ from projector_page import (
 
 skip_without_browser(module_level=True)
 
-N = 300
+N = LESSON_1_SHOWN
 pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory, lesson_2_run):
-    """logs/mnist, written by lesson 1 on 300 drawn digits, and logs/autoencoder, a copy of the test session's
-    lesson 2 run (200 of those digits shown: ``LESSON_2_SHOWN``)."""
-    data = write_mnist_dir(tmp_path_factory.mktemp("browser_data"), n_test=N, n_train=600)
+def logs(tmp_path_factory, lesson_1_run, lesson_2_run):
+    """logs/mnist and logs/autoencoder: copies of the test session's runs of lesson 1 (300 drawn digits,
+    every default) and lesson 2 (200 drawn digits shown: ``LESSON_2_SHOWN``)."""
     logs = tmp_path_factory.mktemp("browser") / "logs"
-    mnist = run_script("mnist_tsne.py", "--data-dir", data, "--logdir", logs / "mnist", "--num-images", N)
-    assert mnist.returncode == 0, mnist.stderr
+    shutil.copytree(lesson_1_run[0], logs / "mnist")
     shutil.copytree(lesson_2_run[0], logs / "autoencoder")
     return logs
 
@@ -65,6 +65,15 @@ def server(logs):
     server.get("/data/plugin/projector/runs")  # wait until it answers
     yield server
     server.close()
+
+
+def on_a_page(browser, server: TensorBoardServer, check, timeout_ms: int = 60_000) -> list[str]:
+    """``check(projector)`` on a new page of ``server``'s Projector, closed after."""
+    projector = ProjectorPage(browser, server.url, timeout_ms=timeout_ms)
+    try:
+        return check(projector)
+    finally:
+        projector.close()
 
 
 def metadata_labels(run_dir) -> list[str]:
@@ -287,12 +296,9 @@ def select_one_row_off(run_dir) -> None:
     path.write_text(json.dumps(views))
 
 
-def test_the_disagreement_check_fails_on_a_selection_one_row_off(browser, logs, tmp_path):
-    broken = tmp_path / "logs"
-    shutil.copytree(logs / "mnist", broken / "mnist")
-    select_one_row_off(broken / "mnist")
-    with open_projector(browser, broken) as projector:
-        problems = disagreement_problems(projector, broken / "mnist")
+def test_the_disagreement_check_fails_on_a_selection_one_row_off(browser, broken):
+    problems = on_a_page(browser, broken.server,
+                         lambda projector: disagreement_problems(projector, broken.logs / "select_one_row_off"))
     assert any("the selection lists classes" in problem for problem in problems), problems
 
 
@@ -319,14 +325,34 @@ def clustered_logs(tmp_path_factory):
     return logs
 
 
-def bookmark_check(browser, logs) -> list[str]:
-    """Serve ``logs`` and check the bookmarks of its mnist run's pixels."""
-    with open_projector(browser, logs) as projector:
-        return bookmark_problems(projector, logs / "mnist", "pixels")
+@pytest.fixture(scope="module")
+def broken(logs, clustered_logs, tmp_path_factory):
+    """One TensorBoard serving runs the checks must pass or fail on, each a run of its own: ``clustered`` as
+    written, and copies broken by the function each is named after (of ``clustered``, or of logs/mnist).
+
+    A page opens on whichever run TensorBoard lists first, so none of these may hold the page up: a run
+    missing its sprite file (a load that never ends) or cut short (an error toast that outlasts the switch to
+    another run) gets a TensorBoard of its own (``served_alone``)."""
+    folder = tmp_path_factory.mktemp("broken") / "logs"
+    shutil.copytree(clustered_logs / "mnist", folder / "clustered")
+    for breakage, source in [(shift_the_bookmarked_points_by_one, clustered_logs), (drop_the_sprites_blank_rows,
+                             clustered_logs), (select_one_row_off, logs), (drop_sprite_from_config, logs)]:
+        shutil.copytree(source / "mnist", folder / breakage.__name__)
+        breakage(folder / breakage.__name__)
+    server = TensorBoardServer(folder)
+    server.get("/data/plugin/projector/runs")
+    yield SimpleNamespace(logs=folder, server=server)
+    server.close()
 
 
-def test_bookmarks_open_on_the_class_colours_and_the_stored_map(clustered_logs, browser):
-    assert bookmark_check(browser, clustered_logs) == []
+def bookmark_check(browser, broken, run: str) -> list[str]:
+    """Check the bookmarks of the pixels of ``run``, one of the runs the broken-runs TensorBoard serves."""
+    return on_a_page(browser, broken.server, lambda projector: bookmark_problems(projector, broken.logs / run,
+                                                                                  "pixels"))
+
+
+def test_bookmarks_open_on_the_class_colours_and_the_stored_map(broken, browser):
+    assert bookmark_check(browser, broken, "clustered") == []
 
 
 def shift_the_bookmarked_points_by_one(run_dir) -> None:
@@ -349,10 +375,8 @@ def drop_the_sprites_blank_rows(run_dir) -> None:
     (shift_the_bookmarked_points_by_one, "laid out unlike the stored map"),
     (drop_the_sprites_blank_rows, "thumbnails show the wrong digits"),
 ])
-def test_the_bookmark_check_fails_on_a_broken_run(breakage, finding, clustered_logs, browser, tmp_path):
-    shutil.copytree(clustered_logs / "mnist", tmp_path / "logs" / "mnist")
-    breakage(tmp_path / "logs" / "mnist")
-    problems = bookmark_check(browser, tmp_path / "logs")
+def test_the_bookmark_check_fails_on_a_broken_run(breakage, finding, broken, browser):
+    problems = bookmark_check(browser, broken, breakage.__name__)
     assert any(finding in problem for problem in problems), problems
 
 
@@ -443,13 +467,18 @@ def cut_metadata_short(run_dir) -> None:
     (drop_sprite_from_config, "no digit thumbnails"),  # plain dots instead of digits
     (cut_metadata_short, "does not match the metadata"),
 ])
-def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, browser, tmp_path):
-    broken_logs = tmp_path / "logs"
-    shutil.copytree(logs / "mnist", broken_logs / "mnist")
-    label_counts = metadata_label_counts(broken_logs / "mnist")
-    breakage(broken_logs / "mnist")
-    with open_projector(browser, broken_logs, timeout_ms=20_000) as projector:
-        problems = projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"], label_counts)
+def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, broken, browser, tmp_path):
+    label_counts = metadata_label_counts(logs / "mnist")  # the metadata's counts before it was broken
+    def check(projector: ProjectorPage) -> list[str]:
+        return projector_problems(projector, breakage.__name__, 784, ["pixels", "pixels_tsne_2d"], label_counts)
+
+    if breakage in (remove_sprite_file, cut_metadata_short):  # either holds up a page: a TensorBoard of its own
+        shutil.copytree(logs / "mnist", tmp_path / "logs" / breakage.__name__)
+        breakage(tmp_path / "logs" / breakage.__name__)
+        with open_projector(browser, tmp_path / "logs", timeout_ms=20_000) as projector:
+            problems = check(projector)
+    else:
+        problems = on_a_page(browser, broken.server, check, timeout_ms=20_000)
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
 
 

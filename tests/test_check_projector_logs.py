@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, TensorBoardServer, make_digits, run_script, write_mnist_dir
+from conftest import REPO, TensorBoardServer, make_digits
 from google.protobuf import text_format
 from PIL import Image
 from tensorboard.plugins.projector import ProjectorConfig
@@ -359,13 +359,10 @@ def test_a_bad_logdir_is_exit_2_with_one_line(tmp_path, logdir, message):
 
 
 @pytest.mark.slow
-def test_runs_of_both_lessons_are_clean(tmp_path):
-    data = write_mnist_dir(tmp_path / "data", n_test=120, n_train=120)
-    logs = tmp_path / "logs"
-    for script, run, extra in (("mnist_tsne.py", "mnist", ["--perplexity", "10"]),
-                               ("autoencoder_tsne.py", "autoencoder", ["--epochs", "1", "--perplexity", "10"])):
-        result = run_script(script, "--data-dir", data, "--logdir", logs / run, "--num-images", 100, *extra)
-        assert result.returncode == 0, result.stderr
+def test_runs_of_both_lessons_are_clean(lesson_1_run, lesson_2_run, tmp_path):
+    logs = tmp_path / "logs"  # the test session's runs of both lessons, side by side
+    shutil.copytree(lesson_1_run[0], logs / "mnist")
+    shutil.copytree(lesson_2_run[0], logs / "autoencoder")
     result = check(logs)
     assert result.returncode == 0 and result.stdout.splitlines() == [
         f"Projector check of {logs}: 2 runs, 2 fine, 0 with errors, 0 warnings."], result.stdout

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
 
 import numpy as np
 import pytest
 from conftest import (
+    LESSON_1_SHOWN,
     TensorBoardServer,
     bookmark_coordinates,
     make_digits,
@@ -20,13 +22,19 @@ from PIL import Image
 
 
 @pytest.fixture(scope="module")
-def mnist_run(small_mnist, tmp_path_factory):
+def mnist_run(lesson_1_run, tmp_path_factory):
+    """The test session's lesson 1 run (every default, 300 drawn digits), alone in a logs folder of its own."""
     logs = tmp_path_factory.mktemp("served") / "logs"
-    # As a user's shell has it: the tests' own process may have set TensorFlow's log level.
-    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logs / "mnist",
-                        "--num-images", 200, env={"TF_CPP_MIN_LOG_LEVEL": None})
-    assert result.returncode == 0, result.stderr
-    return logs, result
+    shutil.copytree(lesson_1_run[0], logs / "mnist")
+    return logs, lesson_1_run[1]
+
+
+@pytest.fixture(scope="module")
+def server(mnist_run):
+    server = TensorBoardServer(mnist_run[0])
+    server.get("/data/plugin/projector/runs")  # wait until it answers
+    yield server
+    server.close()
 
 
 @pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
@@ -42,60 +50,52 @@ def test_a_run_prints_no_tensorflow_log_lines_once_tensorflow_has_loaded(mnist_r
 
 
 @pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
-def test_run_directory_holds_every_file_the_projector_needs(mnist_run):
-    run_dir = mnist_run[0] / "mnist"
+def test_run_directory_holds_every_file_the_projector_needs(lesson_1_run):
+    run_dir = lesson_1_run[0]  # as the script left it
     for name in ("checkpoint", "sprite.png", "metadata.tsv", "projector_config.pbtxt", "run.json"):
         assert (run_dir / name).is_file(), name
     assert len(list(run_dir.glob("embeddings.ckpt-*.index"))) == 1
     assert list(run_dir.glob("events.out.tfevents.*"))
     run_info = json.loads((run_dir / "run.json").read_text())
-    assert run_info["script"] == "mnist_tsne.py" and run_info["num_images"] == 200
+    assert run_info["script"] == "mnist_tsne.py" and run_info["num_images"] == LESSON_1_SHOWN
     # Nothing is left beside the run: no staging folders.
-    assert [p.name for p in mnist_run[0].iterdir()] == ["mnist"]
-    assert not list(mnist_run[0].parent.glob(".mnist.*"))
+    assert [p.name for p in run_dir.parent.iterdir()] == ["mnist"]
+    assert not list(run_dir.parent.parent.glob(".mnist.*")) and not list(run_dir.parent.glob(".mnist.*"))
 
 
 @pytest.mark.slow
-def test_tensorboard_serves_the_run(mnist_run):
-    logs = mnist_run[0]
-    images, labels = make_digits(300)
-    server = TensorBoardServer(logs)
-    try:
-        assert json.loads(server.get("/data/plugin/projector/runs")) == ["mnist"]
-        info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
-        shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
-        assert shapes == {"pixels": [200, 784], "pixels_tsne_2d": [200, 3]}  # 2-D map + zero column
+def test_tensorboard_serves_the_run(server):
+    n = LESSON_1_SHOWN
+    images, labels = make_digits(n)  # the digits of write_mnist_dir(n_test=300), in their order
+    assert json.loads(server.get("/data/plugin/projector/runs")) == ["mnist"]
+    info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
+    shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
+    assert shapes == {"pixels": [n, 784], "pixels_tsne_2d": [n, 3]}  # 2-D map + zero column
 
-        tensor = np.frombuffer(server.get("/data/plugin/projector/tensor?run=mnist&name=pixels"), np.float32)
-        assert np.allclose(tensor.reshape(200, 784), images[:200].reshape(200, -1) / 255.0)
+    tensor = np.frombuffer(server.get("/data/plugin/projector/tensor?run=mnist&name=pixels"), np.float32)
+    assert np.allclose(tensor.reshape(n, 784), images.reshape(n, -1) / 255.0)
 
-        metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
-        # No split column (all 200 are test digits); the neighbours' vote and the map's trust (test_neighbours.py).
-        assert metadata[0] == "label\tclass_name\tindex\tneighbours_pixels\ttrust_pixels_tsne_2d"
-        assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels[:200].tolist()
+    metadata = server.get("/data/plugin/projector/metadata?run=mnist&name=pixels").decode().splitlines()
+    # No split column (all 300 are test digits); the neighbours' vote and the map's trust (test_neighbours.py).
+    assert metadata[0] == "label\tclass_name\tindex\tneighbours_pixels\ttrust_pixels_tsne_2d"
+    assert [int(line.split("\t")[0]) for line in metadata[1:]] == labels.tolist()
 
-        png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
-        sprite = np.asarray(Image.open(io.BytesIO(png)))
-        assert sprite.shape == (15 * 28, 15 * 28)  # ceil(sqrt(200)) = 15 columns, and as many rows
-        assert np.array_equal(sprite[28:56, 28 * 3:28 * 4], 255 - images[15 + 3])
-    finally:
-        server.close()
+    png = server.get("/data/plugin/projector/sprite_image?run=mnist&name=pixels")
+    sprite = np.asarray(Image.open(io.BytesIO(png)))
+    assert sprite.shape == (18 * 28, 18 * 28)  # ceil(sqrt(300)) = 18 columns, and as many rows
+    assert np.array_equal(sprite[28:56, 28 * 3:28 * 4], 255 - images[18 + 3])
 
 
 @pytest.mark.slow
-def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_run):
+def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(server):
     from tutorial.pca import pca_coordinates
 
-    server = TensorBoardServer(mnist_run[0])
-    try:
-        info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
-        shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
-        views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=mnist&name={name}"))
-                 for name in shapes}
-        tensors = {name: np.frombuffer(server.get(f"/data/plugin/projector/tensor?run=mnist&name={name}"),
-                                       np.float32).reshape(shapes[name]) for name in shapes}
-    finally:
-        server.close()
+    info = json.loads(server.get("/data/plugin/projector/info?run=mnist"))
+    shapes = {e["tensorName"]: e["tensorShape"] for e in info["embeddings"]}
+    views = {name: json.loads(server.get(f"/data/plugin/projector/bookmarks?run=mnist&name={name}"))
+             for name in shapes}
+    tensors = {name: np.frombuffer(server.get(f"/data/plugin/projector/tensor?run=mnist&name={name}"),
+                                   np.float32).reshape(shapes[name]) for name in shapes}
     assert {name: [view["label"] for view in states] for name, states in views.items()} == {
         "pixels": ["PCA, coloured by class", "t-SNE (converged offline), coloured by class",
                    "Where the neighbours disagree"],
@@ -104,7 +104,7 @@ def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(mnist_
     for name, states in views.items():
         for view in states:
             assert view["dataSetDimensions"] == shapes[name]
-            assert len(view["projections"]) == 200
+            assert len(view["projections"]) == LESSON_1_SHOWN
             assert view["selectedLabelOption"] == "class_name"
             disagree = view["label"] == "Where the neighbours disagree"
             assert view["selectedColorOptionName"] == ("neighbours_pixels" if disagree else "class_name")
