@@ -89,17 +89,23 @@ def median_seconds(function: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def serves_tensor(logdir: Path, run: str, tensor_shape: list[int]) -> bool:
-    """Whether a real TensorBoard's projector lists ``run`` with a tensor of ``tensor_shape``."""
+def serves_tensor(logdir: Path, runs: list[str], tensor_shape: list[int]) -> dict[str, bool]:
+    """Whether a real TensorBoard's projector lists each of ``runs`` with a tensor of ``tensor_shape`` (one
+    TensorBoard serving ``logdir`` answers for all of them)."""
     sys.path.insert(0, str(REPO / "tests"))
     from projector_page import TensorBoardServer
 
     server = TensorBoardServer(logdir)
+
+    def serves(run: str) -> bool:
+        try:
+            info = json.loads(server.get(f"/data/plugin/projector/info?run={run}"))
+            return any(e["tensorShape"] == tensor_shape for e in info["embeddings"])
+        except OSError:
+            return False
+
     try:
-        info = json.loads(server.get(f"/data/plugin/projector/info?run={run}"))
-        return any(e["tensorShape"] == tensor_shape for e in info["embeddings"])
-    except OSError:
-        return False
+        return {run: serves(run) for run in runs}
     finally:
         server.close()
 

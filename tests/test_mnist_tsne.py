@@ -190,8 +190,4 @@ def test_split_all_shows_test_then_train_and_says_which(tmp_path):
     assert [int(row[2]) for row in rows] == list(range(60)) + list(range(90))  # index within its own split
     images, labels = make_digits(150)
     assert [int(row[0]) for row in rows] == labels.tolist()  # write_mnist_dir: test digits first, then train
-    server = TensorBoardServer(tmp_path / "logs")
-    try:
-        assert served_run(server)["shape"] == [150, 784]
-    finally:
-        server.close()
+    assert json.loads((tmp_path / "logs" / "mnist" / "run.json").read_text())["num_images"] == 150

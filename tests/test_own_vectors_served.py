@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from conftest import REPO, TensorBoardServer, metadata_table, run_script, vote_of
 from PIL import Image
-from projector_page import open_projector, skip_without_browser
+from projector_page import ProjectorPage, skip_without_browser
 
 pytestmark = pytest.mark.slow
 
@@ -179,12 +179,13 @@ def test_the_command_ends_with_the_measures_and_how_to_serve_them(own):
     assert "cosine distance" in own["stdout"]["photos"]
 
 
-def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, browser):
+def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, server, browser):
     skip_without_browser()
     from tutorial.classes import classes_of
 
     flowers = served = None
-    with open_projector(browser, own["logs"]) as projector:
+    projector = ProjectorPage(browser, server.url)
+    try:
         projector.choose_run("iris")
         assert projector.wait_for_status("Points: 150 | Dimension: 4") == "Points: 150 | Dimension: 4"
         projector.open_bookmark("t-SNE (converged offline), coloured by species")
@@ -198,6 +199,8 @@ def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, br
         projector.settle(2000)
         served = np.asarray(Image.open(io.BytesIO(projector.scatter_png())).convert("RGB")).astype(int)
         assert projector.error_message() == ""
+    finally:
+        projector.close()
     assert legend == {"setosa": 50, "versicolor": 50, "virginica": 50}
     # Our pictures give each species the colour the Projector gives it.
     species = list(metadata_table((own["logs"] / "iris" / "metadata.tsv").read_text().splitlines())["species"])
