@@ -6,7 +6,7 @@ import argparse
 import sys
 import tempfile
 
-from bench.common import timed_command
+from bench.common import import_tensorflow_seconds, timed_command
 
 
 def bench_e2e(args: argparse.Namespace) -> list[dict]:
@@ -16,7 +16,7 @@ def bench_e2e(args: argparse.Namespace) -> list[dict]:
                   f"{tmp}/logs/mnist", "--no-tsne", "--no-metrics"]
         if args.num_images:
             script += ["--num-images", str(args.num_images)]
-        baseline = timed_command([sys.executable, "-c", "import tensorflow"], args.repeats)
+        baseline = import_tensorflow_seconds(args.repeats)
         seconds = timed_command(script, args.repeats)
     ratio = seconds / baseline
     return [

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from bench.common import (
     dataset_in,
+    import_tensorflow_seconds,
     in_subprocess,
     map_quality,
     median_run,
-    timed_command,
     tsne_points,
     without_worker_memory,
 )
@@ -22,7 +22,7 @@ from bench.common import (
 
 def bench_default(args: argparse.Namespace) -> list[dict]:
     """``python mnist_tsne.py`` as the README runs it (t-SNE, metrics, pictures) on the test digits."""
-    baseline = timed_command([sys.executable, "-c", "import tensorflow"], args.repeats)
+    baseline = import_tensorflow_seconds(args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "mnist_tsne.py", "--data-dir", str(args.data_dir), "--logdir", f"{tmp}/mnist"]
         if args.num_images:

@@ -172,17 +172,6 @@ def test_the_optimisation_is_a_gif_and_an_image_summary_over_steps(tsne_run):
 
 
 @pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
-def test_same_seed_gives_the_same_map_from_the_script(tsne_run, small_mnist, tmp_path):
-    logdir = tmp_path / "again"
-    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 150,
-                        "--perplexity", "15", "--seed", "4")
-    assert result.returncode == 0, result.stderr
-    first = tf.train.load_checkpoint(str(tsne_run[0])).get_tensor("pixels_tsne_2d")
-    again = tf.train.load_checkpoint(str(logdir)).get_tensor("pixels_tsne_2d")
-    assert np.array_equal(first, again)
-
-
-@pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_no_tsne_writes_no_map_and_no_metrics_writes_no_measure(small_mnist, tmp_path):
     # The same flags mean the same in both lessons: --no-tsne leaves out the maps, --no-metrics the measures.
     for flags in (["--no-tsne"], ["--no-tsne", "--no-metrics"]):
