@@ -87,25 +87,41 @@ def shared_root(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def shared_run(tmp_path_factory, name: str, make) -> Path:
+def shared_run(tmp_path_factory, name: str, make, meanwhile: tuple = ()) -> Path:
     """The folder ``name``, made once per test session by ``make(folder)`` (which returns a CompletedProcess).
 
-    Two workers may ask at once; a file lock makes the second wait for the first, then read what it made. The
-    script's stdout, stderr and exit status are kept beside the run, for ``shared_result``."""
+    Two workers may ask at once; a file lock makes the second wait for the first, then read what it made.
+    Rather than wait idle, the second first makes whichever of ``meanwhile`` (``(name, make)`` pairs: runs the
+    suite reads too) nobody has made or is making. The script's stdout, stderr and exit status are kept beside
+    the run, for ``shared_result``."""
     import fcntl
 
     root = shared_root(tmp_path_factory) / "shared-runs"
     root.mkdir(exist_ok=True)
-    folder = root / name
     with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (folder / "made").is_file():
-            folder.mkdir(exist_ok=True)
-            result = make(folder)
-            (folder / "stdout").write_text(result.stdout)
-            (folder / "stderr").write_text(result.stderr)
-            (folder / "made").write_text(str(result.returncode))
-    return folder
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another worker is making it
+            for other, make_other in meanwhile:
+                with open(root / f"{other}.lock", "w") as other_lock:
+                    try:
+                        fcntl.flock(other_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    _make_once(root / other, make_other)
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        _make_once(root / name, make)
+    return root / name
+
+
+def _make_once(folder: Path, make) -> None:
+    """``make(folder)``, unless it was made already; the caller holds the folder's lock."""
+    if not (folder / "made").is_file():
+        folder.mkdir(exist_ok=True)
+        result = make(folder)
+        (folder / "stdout").write_text(result.stdout)
+        (folder / "stderr").write_text(result.stderr)
+        (folder / "made").write_text(str(result.returncode))
 
 
 def shared_result(folder: Path) -> subprocess.CompletedProcess:
@@ -115,43 +131,51 @@ def shared_result(folder: Path) -> subprocess.CompletedProcess:
 
 
 LESSON_1_SHOWN = 300
+LESSON_2_SHOWN = 200
+
+
+def make_lesson_1_run(folder: Path) -> subprocess.CompletedProcess:
+    """Lesson 1 as the README runs it (every default), on 300 drawn test digits (those of ``small_mnist``), in a
+    shell with no TensorFlow log level set."""
+    data = write_mnist_dir(folder / "data", n_test=LESSON_1_SHOWN)
+    return run_script("mnist_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "mnist",
+                      env={"TF_CPP_MIN_LOG_LEVEL": None})
+
+
+def make_lesson_2_run(folder: Path) -> subprocess.CompletedProcess:
+    """Lesson 2 on 200 of 300 drawn test digits, its models fitted on 600 train digits for 2 epochs."""
+    data = write_mnist_dir(folder / "data", n_test=300, n_train=600)
+    return run_script("autoencoder_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "autoencoder",
+                      "--num-images", LESSON_2_SHOWN, "--epochs", 2, "--perplexity", 10,
+                      env={"TF_CPP_MIN_LOG_LEVEL": None})
+
+
+def lesson_run(tmp_path_factory, name: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """The test session's run of a lesson (``lesson1`` or ``lesson2``): its run folder and what the script
+    printed. While the other worker makes it, this one makes the other lesson's run."""
+    makers = {"lesson1": make_lesson_1_run, "lesson2": make_lesson_2_run}
+    folder = shared_run(tmp_path_factory, name, makers[name],
+                        meanwhile=tuple((other, make) for other, make in makers.items() if other != name))
+    result = shared_result(folder)
+    assert result.returncode == 0, result.stderr
+    (run,) = (folder / "logs").iterdir()
+    return run, result
 
 
 @pytest.fixture(scope="session")
 def lesson_1_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """Lesson 1 as the README runs it (every default), on the 300 drawn test digits of ``small_mnist``: the run
-    folder and what the script printed, in a shell with no TensorFlow log level set. Made once per test
-    session and read by tests/test_mnist_tsne.py, tests/test_browser.py, tests/test_autoencoder_tsne.py and
+    """Lesson 1 as the README runs it (``make_lesson_1_run``), made once per test session and read by
+    tests/test_mnist_tsne.py, tests/test_browser.py, tests/test_autoencoder_tsne.py and
     tests/test_check_projector_logs.py. Copy it before changing anything in it."""
-    def make(folder: Path) -> subprocess.CompletedProcess:
-        data = write_mnist_dir(folder / "data", n_test=LESSON_1_SHOWN)
-        return run_script("mnist_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "mnist",
-                          env={"TF_CPP_MIN_LOG_LEVEL": None})
-
-    folder = shared_run(tmp_path_factory, "lesson1", make)
-    result = shared_result(folder)
-    assert result.returncode == 0, result.stderr
-    return folder / "logs" / "mnist", result
-
-
-LESSON_2_SHOWN = 200
+    return lesson_run(tmp_path_factory, "lesson1")
 
 
 @pytest.fixture(scope="session")
 def lesson_2_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """Lesson 2 on 200 of 300 drawn test digits, its models fitted on 600 train digits for 2 epochs: the run
-    folder and what the script printed. Made once per test session (training takes the longest of any run
-    here) and read by tests/test_autoencoder_tsne.py and tests/test_browser.py."""
-    def make(folder: Path) -> subprocess.CompletedProcess:
-        data = write_mnist_dir(folder / "data", n_test=300, n_train=600)
-        return run_script("autoencoder_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "autoencoder",
-                          "--num-images", LESSON_2_SHOWN, "--epochs", 2, "--perplexity", 10,
-                          env={"TF_CPP_MIN_LOG_LEVEL": None})
-
-    folder = shared_run(tmp_path_factory, "lesson2", make)
-    result = shared_result(folder)
-    assert result.returncode == 0, result.stderr
-    return folder / "logs" / "autoencoder", result
+    """Lesson 2's run (``make_lesson_2_run``), made once per test session (training takes the longest of any
+    run here) and read by tests/test_autoencoder_tsne.py, tests/test_browser.py and
+    tests/test_check_projector_logs.py."""
+    return lesson_run(tmp_path_factory, "lesson2")
 
 
 @pytest.fixture(scope="session")

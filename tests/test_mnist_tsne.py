@@ -119,6 +119,8 @@ def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(server
 
 @pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
 def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
+    import tensorflow as tf
+
     logdir = tmp_path / "logs" / "mnist"
     for n in (20, 30):
         result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", n,
@@ -126,6 +128,11 @@ def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
         assert result.returncode == 0, result.stderr
         assert json.loads((logdir / "run.json").read_text())["num_images"] == n
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+    # --no-tsne leaves out the maps and keeps the measures (with --no-metrics too: tests/test_tsne_map.py).
+    assert tf.train.load_checkpoint(str(logdir)).get_variable_to_shape_map() == {"pixels": [30, 784]}
+    assert not list(logdir.glob("tsne_*")) and "t-SNE" not in result.stdout
+    assert set(json.loads((logdir / "metrics.json").read_text())["embeddings"]) == {"pixels"}
+    assert (logdir / "metadata.tsv").read_text().splitlines()[0] == "label\tclass_name\tindex\tneighbours_pixels"
 
 
 def served_run(server: TensorBoardServer, run: str = "mnist") -> dict:
