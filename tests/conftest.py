@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import projector_page
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 from projector_page import TensorBoardServer, free_port  # noqa: F401 - re-exported for the tests
@@ -24,6 +25,8 @@ sys.path.insert(0, str(REPO))
 # 13.5 s beside another). Passive waiting puts them to sleep instead (0.4 s beside another) and changes no
 # number. Set before OpenMP loads, and inherited by every script, kernel and TensorBoard the tests start.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# Each TensorBoard the tests start forks from one that has imported TensorFlow (projector_page.start_tensorboard).
+projector_page.FORK_TENSORBOARD = True
 
 
 def make_digits(n: int, seed: int = 0, varied: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +87,24 @@ def write_mnist_dir(folder: Path, n_test: int, n_train: int = 0, gz: bool = True
 def small_mnist(tmp_path_factory) -> Path:
     """300 test digits (gzipped IDX), no train split."""
     return write_mnist_dir(tmp_path_factory.mktemp("small_mnist"), n_test=300)
+
+
+# The slowest test files first (one worker's seconds in a run of the whole suite on 2 cores: docs/testing.md).
+# pytest-xdist's loadfile hands each worker the next file as it frees, in collection order (with
+# --no-loadscope-reorder, in pyproject.toml; otherwise files with the most tests go first, and the one-test,
+# two-minute bench smoke test went last while the other worker had nothing left).
+SLOWEST_FILES_FIRST = ("test_browser.py", "test_bench.py", "test_bad_input.py", "test_autoencoder_tsne.py",
+                       "test_notebooks.py", "test_own_vectors_served.py", "test_check_projector_logs.py",
+                       "test_mnist_tsne.py", "test_tsne_map.py", "test_run_tensorboard.py", "test_placing.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Run the files in ``SLOWEST_FILES_FIRST`` first, in that order; each file's tests keep their order."""
+    def rank(item) -> int:
+        name = item.path.name
+        return SLOWEST_FILES_FIRST.index(name) if name in SLOWEST_FILES_FIRST else len(SLOWEST_FILES_FIRST)
+
+    items.sort(key=rank)
 
 
 def shared_root(tmp_path_factory) -> Path:

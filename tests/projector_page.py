@@ -152,6 +152,9 @@ class _ForkedProcess:
         return self._process.exitcode
 
 
+# Off for scripts that import this module (a fork server would run a script's own file again); tests/conftest.py
+# turns it on for the tests.
+FORK_TENSORBOARD = False
 _fork_server = None
 
 
@@ -163,11 +166,11 @@ def start_tensorboard(program: list[str], stderr_path: str):
     seconds importing TensorFlow. The fork server (one per pytest worker, made at the first TensorBoard) pays that
     once, and each TensorBoard then starts in about a second. What runs is the same: the launcher's
     ``serve_tensorboard.py`` (or ``tensorboard.main``) as ``__main__``, with the flags given. Where the
-    platform has no fork server, a fresh ``python`` runs it."""
+    platform has no fork server, or ``FORK_TENSORBOARD`` is off, a fresh ``python`` runs it."""
     global _fork_server
     import multiprocessing
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if not FORK_TENSORBOARD or "forkserver" not in multiprocessing.get_all_start_methods():
         with open(stderr_path, "ab") as stderr:
             return subprocess.Popen([sys.executable, *program], stdout=subprocess.DEVNULL, stderr=stderr)
     if _fork_server is None:
