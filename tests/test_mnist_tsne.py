@@ -118,16 +118,17 @@ def test_tensorboard_serves_bookmarks_that_open_on_pca_and_the_stored_map(server
 
 
 @pytest.mark.slow  # lesson 1 in a subprocess, TensorFlow loading
-def test_rerun_replaces_the_run_and_keeps_it_readable(small_mnist, tmp_path):
+def test_rerun_replaces_the_run_and_keeps_it_readable(lesson_1_run, small_mnist, tmp_path):
     import tensorflow as tf
 
     logdir = tmp_path / "logs" / "mnist"
-    for n in (20, 30):
-        result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", n,
-                            "--no-tsne")
-        assert result.returncode == 0, result.stderr
-        assert json.loads((logdir / "run.json").read_text())["num_images"] == n
+    shutil.copytree(lesson_1_run[0], logdir)  # an earlier run of the script: the session's, 300 digits
+    result = run_script("mnist_tsne.py", "--data-dir", small_mnist, "--logdir", logdir, "--num-images", 30,
+                        "--no-tsne")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((logdir / "run.json").read_text())["num_images"] == 30
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+    assert sorted(p.name for p in logdir.parent.iterdir()) == ["mnist"]  # no staging folder left beside it
     # --no-tsne leaves out the maps and keeps the measures (with --no-metrics too: tests/test_tsne_map.py).
     assert tf.train.load_checkpoint(str(logdir)).get_variable_to_shape_map() == {"pixels": [30, 784]}
     assert not list(logdir.glob("tsne_*")) and "t-SNE" not in result.stdout
@@ -149,7 +150,7 @@ def served_run(server: TensorBoardServer, run: str = "mnist") -> dict:
 
 
 @pytest.mark.slow
-def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path):
+def test_a_rerun_is_served_whole_by_a_running_tensorboard(lesson_1_run, small_mnist, tmp_path):
     """Re-run into the same --logdir while TensorBoard runs: every route serves the new run, never a mix.
 
     run_tensorboard.sh's TensorBoard (tutorial/serve_tensorboard.py) and plain
@@ -164,11 +165,11 @@ def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path)
                             "--num-images", n, "--no-tsne")
         assert result.returncode == 0, result.stderr
 
-    write(120)
+    shutil.copytree(lesson_1_run[0], logs / "mnist")  # the earlier run: the session's, 300 digits
     ours, plain = TensorBoardServer(logs), TensorBoardServer(logs, plain=True)
     try:
         for server in (ours, plain):
-            assert served_run(server)["tensor"].size == 120 * 784
+            assert served_run(server)["tensor"].size == LESSON_1_SHOWN * 784
         write(50)
         deadline = time.monotonic() + 30  # TensorBoard rescans runs every few seconds
         while served_run(ours)["shape"] != [50, 784] and time.monotonic() < deadline:
@@ -182,7 +183,8 @@ def test_a_rerun_is_served_whole_by_a_running_tensorboard(small_mnist, tmp_path)
     assert [int(row.split("\t")[0]) for row in served["metadata"]] == labels[:50].tolist()
     assert served["sprite"].shape == (8 * 28, 8 * 28)  # ceil(sqrt(50)) = 8 columns, and as many rows
     assert stale["shape"] == [50, 784] and len(stale["metadata"]) == 50
-    assert stale["tensor"].size == 120 * 784, "TensorBoard now serves the new tensor: serve_tensorboard.py can go"
+    assert stale["tensor"].size == LESSON_1_SHOWN * 784, (
+        "TensorBoard now serves the new tensor: serve_tensorboard.py can go")
 
 
 @pytest.mark.slow
