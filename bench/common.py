@@ -4,6 +4,7 @@ the helpers more than one section calls."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import subprocess
@@ -179,15 +180,11 @@ def lesson2_per_seed(folder: str, dataset: str, args: argparse.Namespace, read: 
     return results
 
 
+@functools.cache
 def import_tensorflow_seconds(repeats: int) -> float:
     """Median seconds of ``python -c "import tensorflow"``: what every TensorFlow script pays before its first
     line of work. Measured once per bench run (``e2e`` and ``default`` both compare against it)."""
-    if repeats not in _IMPORT_SECONDS:
-        _IMPORT_SECONDS[repeats] = timed_command([sys.executable, "-c", "import tensorflow"], repeats)
-    return _IMPORT_SECONDS[repeats]
-
-
-_IMPORT_SECONDS: dict[int, float] = {}
+    return timed_command([sys.executable, "-c", "import tensorflow"], repeats)
 
 
 def tsne_points(data_dir: str, n: int) -> tuple:
