@@ -11,8 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import forked
 import numpy as np
-import projector_page
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 from projector_page import TensorBoardServer, free_port  # noqa: F401 - re-exported for the tests
@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 # 13.5 s beside another). Passive waiting puts them to sleep instead (0.4 s beside another) and changes no
 # number. Set before OpenMP loads, and inherited by every script, kernel and TensorBoard the tests start.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-# Each TensorBoard the tests start forks from one that has imported TensorFlow (projector_page.start_tensorboard).
-projector_page.FORK_TENSORBOARD = True
+# The TensorBoards and lesson runs the tests start fork from a Python that has imported TensorFlow (tests/forked.py).
+forked.ENABLED = True
 
 
 def make_digits(n: int, seed: int = 0, varied: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -163,18 +163,19 @@ LESSON_2_SHOWN = 200
 
 def make_lesson_1_run(folder: Path) -> subprocess.CompletedProcess:
     """Lesson 1 as the README runs it (every default), on 300 drawn test digits (those of ``small_mnist``), in a
-    shell with no TensorFlow log level set."""
+    fresh Python and a shell with no TensorFlow log level set."""
     data = write_mnist_dir(folder / "data", n_test=LESSON_1_SHOWN)
     return run_script("mnist_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "mnist",
-                      env={"TF_CPP_MIN_LOG_LEVEL": None})
+                      env={"TF_CPP_MIN_LOG_LEVEL": None}, fresh=True)
 
 
 def make_lesson_2_run(folder: Path) -> subprocess.CompletedProcess:
-    """Lesson 2 on 200 of 300 drawn test digits, its models fitted on 600 train digits for 2 epochs."""
+    """Lesson 2 on 200 of 300 drawn test digits, its models fitted on 600 train digits for 2 epochs, in a fresh
+    Python and a shell with no TensorFlow log level set."""
     data = write_mnist_dir(folder / "data", n_test=300, n_train=600)
     return run_script("autoencoder_tsne.py", "--data-dir", data, "--logdir", folder / "logs" / "autoencoder",
                       "--num-images", LESSON_2_SHOWN, "--epochs", 2, "--perplexity", 10,
-                      env={"TF_CPP_MIN_LOG_LEVEL": None})
+                      env={"TF_CPP_MIN_LOG_LEVEL": None}, fresh=True)
 
 
 def lesson_run(tmp_path_factory, name: str) -> tuple[Path, subprocess.CompletedProcess]:
@@ -216,16 +217,19 @@ def browser():
 
 
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: float = 600,
-               env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess:
+               env: dict[str, str | None] | None = None, fresh: bool = False) -> subprocess.CompletedProcess:
     """Run one of the example scripts as a user would, capturing its output.
 
-    ``env`` adds to this process's environment; a value of None removes that variable.
+    ``env`` adds to this process's environment; a value of None removes that variable. The script forks from
+    a Python that has imported TensorFlow already (tests/forked.py), unless ``fresh``: then a fresh ``python``
+    runs it, for what only a fresh one shows (what TensorFlow prints while it loads).
     """
     environment = {name: value for name, value in {**os.environ, **(env or {})}.items() if value is not None}
-    return subprocess.run(
-        [sys.executable, str(REPO / script), *map(str, args)],
-        cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout, env=environment,
-    )
+    program = [str(REPO / script), *map(str, args)]
+    if forked.available() and not fresh:
+        return forked.run(program, cwd=cwd or REPO, env=environment, timeout=timeout)
+    return subprocess.run([sys.executable, *program], cwd=cwd or REPO, capture_output=True, text=True,
+                          timeout=timeout, env=environment)
 
 
 # TensorFlow's C++ start-up lines, which no script of ours controls.

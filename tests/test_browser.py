@@ -513,8 +513,6 @@ def test_a_selection_saved_in_the_bookmarks_panel_comes_back_as_rows_of_the_run(
     tools/export_selection.py turns it into the rows of exactly those digits, with their maps' coordinates."""
     import csv
     import io
-    import subprocess
-    import sys
 
     import tensorflow as tf
 
@@ -533,8 +531,7 @@ def test_a_selection_saved_in_the_bookmarks_panel_comes_back_as_rows_of_the_run(
         download.value.save_as(tmp_path / "state")
     finally:
         projector.close()
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "export_selection.py"), str(logs / "mnist"),
-                             str(tmp_path / "state")], capture_output=True, text=True, timeout=120)
+    result = run_script("tools/export_selection.py", logs / "mnist", tmp_path / "state", timeout=120)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     table = metadata_table((logs / "mnist" / "metadata.tsv").read_text().splitlines())

@@ -10,17 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, run_script
 
 from mnist_tsne import write_embedding_run
 from tutorial.pipeline import RunSettings
 
-TOOL = REPO / "tools" / "export_selection.py"
 sys.path.insert(0, str(REPO / "tools"))
 import export_selection  # noqa: E402
 
@@ -85,8 +83,7 @@ def test_an_isolated_views_selection_is_mapped_back_through_its_filtered_points(
 @pytest.mark.slow  # the export in a subprocess, TensorFlow loading
 def test_all_writes_every_point_to_a_file_from_the_command_line(iris_run, tmp_path):
     run, _ = iris_run
-    result = subprocess.run([sys.executable, str(TOOL), str(run), "--all", "--out", str(tmp_path / "all.csv")],
-                            capture_output=True, text=True, timeout=120)
+    result = run_script("tools/export_selection.py", run, "--all", "--out", tmp_path / "all.csv", timeout=120)
     assert result.returncode == 0 and result.stderr.splitlines()[-1] == f"wrote 150 rows to {tmp_path / 'all.csv'}"
     with (tmp_path / "all.csv").open() as file:
         assert [int(row["row"]) for row in csv.DictReader(file)] == list(range(150))

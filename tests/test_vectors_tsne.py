@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, stderr_lines
+from conftest import REPO, run_script, stderr_lines
 from PIL import Image
 
 from tutorial.classes import CATEGORY10, LIGHTER, OTHER, classes_of, projector_order
@@ -242,10 +242,9 @@ def test_max_points_end_to_end_keeps_rows_classes_and_their_original_row_numbers
 
     data = write_example("digits", tmp_path / "digits")  # 1,797 digits; its metadata has an 'index' column
     run = tmp_path / "logs" / "digits"
-    result = subprocess.run([sys.executable, str(REPO / "vectors_tsne.py"), str(data / "vectors.npy"), "--metadata",
-                             str(data / "metadata.tsv"), "--images", str(data / "images.npy"), "--color-by", "digit",
-                             "--max-points", "300", "--no-tsne", "--no-metrics", "--logdir", str(run)],
-                            capture_output=True, text=True, timeout=600)
+    result = run_script("vectors_tsne.py", data / "vectors.npy", "--metadata", data / "metadata.tsv", "--images",
+                        data / "images.npy", "--color-by", "digit", "--max-points", 300, "--no-tsne", "--no-metrics",
+                        "--logdir", run)
     assert result.returncode == 0, result.stderr
     assert "Sampled 300 of the 1,797 points (seed 0, each digit keeping its share); metadata column " \
            "'row_in_files' gives each one's row in your files" in result.stdout
@@ -285,9 +284,8 @@ def test_compare_puts_each_sides_bookmarks_on_both_tensors_maps(tmp_path):
     layers = {"measurements": iris.data, "projected": iris.data @ np.random.default_rng(0).normal(size=(4, 2))}
     np.savez(tmp_path / "layers.npz", **layers)
     (tmp_path / "m.tsv").write_text("species\n" + "\n".join(iris.target_names[iris.target]) + "\n")
-    result = subprocess.run([sys.executable, str(REPO / "vectors_tsne.py"), "layers.npz", "--metadata", "m.tsv",
-                             "--color-by", "species", "--compare", "projected:measurements", "--logdir", "logs/run"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    result = run_script("vectors_tsne.py", "layers.npz", "--metadata", "m.tsv", "--color-by", "species", "--compare",
+                        "projected:measurements", "--logdir", "logs/run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = tmp_path / "logs" / "run"
     compared = json.loads((run / "metrics.json").read_text())["paired_votes"]["projected vs measurements"]
