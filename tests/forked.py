@@ -8,7 +8,9 @@ from it and runs as ``python program args`` would: its script (or ``-m`` module)
 uncaught exception's traceback and status 1, threads joined, ``atexit`` handlers run).
 
 What a fork cannot show, the tests run in a fresh Python (``run_script(..., fresh=True)``, or
-``subprocess`` directly): what TensorFlow prints while it loads, Ctrl-C, and every row of the bad-input table.
+``subprocess`` directly): what TensorFlow prints while it loads, which libraries a script loads (the fork has
+``PRELOADED`` already), Ctrl-C, and every row of the bad-input table. tests/test_forked.py checks that a
+forked program and a fresh ``python`` say the same.
 
 ``ENABLED`` is off for scripts that import ``projector_page`` (docs/make_screenshots.py, the bench): a fork
 server re-runs the main script's own file. tests/conftest.py turns it on for the tests.
@@ -91,16 +93,21 @@ def _as_main(program: list[str], cwd: str, environment: dict, stdout_path: str, 
         else:
             print(stop.code, file=sys.stderr)
             status = 1
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-    except BaseException:
-        sys.excepthook(*sys.exc_info())
-        status = 1
+    except BaseException as error:
+        # The traceback from the program's own first frame, as the interpreter prints it (not this runner's).
+        frames = error.__traceback__
+        while frames is not None and frames.tb_frame.f_code.co_filename in (__file__, "<frozen runpy>",
+                                                                            getattr(runpy, "__file__", "")):
+            frames = frames.tb_next
+        sys.excepthook(type(error), error.with_traceback(frames), frames)
+        status = -signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1
     getattr(threading, "_shutdown", lambda: None)()  # non-daemon threads, as at the interpreter's exit
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
+    if status == -signal.SIGINT:  # an uncaught Ctrl-C: the interpreter ends itself by SIGINT, as shells expect
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     os._exit(status)
 
 
