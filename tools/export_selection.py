@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's tutorial/
+from tutorial.run_folder import read_run_metadata  # noqa: E402
+
 
 class ExportError(ValueError):
     """A run or state file this cannot use; the message says what to do."""
@@ -68,19 +71,6 @@ def read_state(path: Path, label: str | None) -> dict:
     return states[-1]
 
 
-def read_metadata(run: Path) -> dict[str, list[str]]:
-    """``metadata.tsv`` as the Projector reads it: a header row when the first line has a tab, else one
-    column it calls ``label``."""
-    path = run / "metadata.tsv"
-    if not path.is_file():
-        return {}
-    lines = path.read_text(encoding="utf-8").rstrip("\n").split("\n")
-    if "\t" not in lines[0]:
-        return {"label": lines}
-    header, *rows = (line.split("\t") for line in lines)
-    return {name: [row[i] if i < len(row) else "" for row in rows] for i, name in enumerate(header)}
-
-
 def map_coordinates(run: Path) -> dict[str, np.ndarray]:
     """Each t-SNE map of the run (``run.json``'s ``maps``), as ``<map>_x``, ``<map>_y`` (, ``<map>_z``)."""
     maps = json.loads((run / "run.json").read_text()).get("maps", {}) if (run / "run.json").is_file() else {}
@@ -102,7 +92,7 @@ def export(run: Path, state: Path | None, view: str | None = None, every: bool =
     if not (run / "projector_config.pbtxt").is_file():
         raise ExportError(f"{run} is not a Projector run (no projector_config.pbtxt); pass a run folder")
     chosen = None if every else read_state(state, view)  # before TensorFlow loads: bad input fails at once
-    metadata = read_metadata(run)
+    metadata = read_run_metadata(run)
     coordinates = map_coordinates(run)
     n = len(next(iter(metadata.values()))) if metadata else len(next(iter(coordinates.values()), []))
     if every:

@@ -211,17 +211,12 @@ def read_run_points(run_dir: Path, names: list[str]) -> RunPoints:
     import tensorflow as tf
     from PIL import Image
 
+    from tutorial.run_folder import read_run_metadata
+
     checkpoint = tf.train.load_checkpoint(str(run_dir))
     tensors = {name: checkpoint.get_tensor(name) for name in names}
     n = len(next(iter(tensors.values())))
-    metadata = {}
-    if (run_dir / "metadata.tsv").is_file():
-        lines = (run_dir / "metadata.tsv").read_text(encoding="utf-8").rstrip("\n").split("\n")
-        if "\t" not in lines[0]:
-            metadata = {"label": lines}
-        else:
-            header, *rows = (line.split("\t") for line in lines)
-            metadata = {column: [row[i] if i < len(row) else "" for row in rows] for i, column in enumerate(header)}
+    metadata = read_run_metadata(run_dir)
     tiles = None
     config = (run_dir / "projector_config.pbtxt").read_text()
     if (run_dir / "sprite.png").is_file() and (sizes := re.findall(r"single_image_dim:\s*(\d+)", config)):

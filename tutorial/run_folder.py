@@ -103,3 +103,16 @@ def staged_run(logdir: str | Path, run_info: dict) -> Iterator[Path]:
             shutil.rmtree(staging, ignore_errors=True)
         if in_main_thread:
             signal.signal(signal.SIGINT, previous_handler if previous_handler is not None else signal.SIG_DFL)
+
+
+def read_run_metadata(run_dir: Path) -> dict[str, list[str]]:
+    """A run's ``metadata.tsv`` as the Projector reads it: a header row when the first line has a tab, else one
+    column it calls ``label``; every cell as text ({} without the file)."""
+    path = Path(run_dir) / "metadata.tsv"
+    if not path.is_file():
+        return {}
+    lines = path.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    if "\t" not in lines[0]:
+        return {"label": lines}
+    header, *rows = (line.split("\t") for line in lines)
+    return {name: [row[i] if i < len(row) else "" for row in rows] for i, name in enumerate(header)}
