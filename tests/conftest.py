@@ -93,9 +93,10 @@ def small_mnist(tmp_path_factory) -> Path:
 # pytest-xdist's loadfile hands each worker the next file as it frees, in collection order (with
 # --no-loadscope-reorder, in pyproject.toml; otherwise files with the most tests go first, and the one-test,
 # two-minute bench smoke test went last while the other worker had nothing left).
-SLOWEST_FILES_FIRST = ("test_browser.py", "test_bench.py", "test_bad_input.py", "test_autoencoder_tsne.py",
-                       "test_notebooks.py", "test_own_vectors_served.py", "test_check_projector_logs.py",
-                       "test_mnist_tsne.py", "test_tsne_map.py", "test_run_tensorboard.py", "test_placing.py")
+SLOWEST_FILES_FIRST = ("test_browser.py", "test_bench.py", "test_bad_input.py", "test_notebooks.py",
+                       "test_autoencoder_tsne.py", "test_own_vectors_served.py", "test_run_tensorboard.py",
+                       "test_paired_votes.py", "test_check_projector_logs.py", "test_tsne_map.py",
+                       "test_vectors_tsne.py", "test_placing.py", "test_mnist_tsne.py")
 
 
 def pytest_collection_modifyitems(items) -> None:

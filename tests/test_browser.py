@@ -333,7 +333,7 @@ def broken(logs, clustered_logs, tmp_path_factory):
 
     A page opens on whichever run TensorBoard lists first, so none of these may hold the page up: a run
     missing its sprite file (a load that never ends) or cut short (an error toast that outlasts the switch to
-    another run) gets a TensorBoard of its own (``served_alone``)."""
+    another run) gets a TensorBoard of its own, in test_the_checks_fail_on_a_broken_run."""
     folder = tmp_path_factory.mktemp("broken") / "logs"
     shutil.copytree(clustered_logs / "mnist", folder / "clustered")
     for breakage, source in [(shift_the_bookmarked_points_by_one, clustered_logs), (drop_the_sprites_blank_rows,
