@@ -177,7 +177,20 @@ def launch_browser() -> Iterator:
             browser.close()
 
 
-class ProjectorPage:
+class _Page:
+    """A browser page (``self.page``) that closes when its ``with`` block ends."""
+
+    def close(self) -> None:
+        self.page.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class ProjectorPage(_Page):
     """TensorBoard's Projector tab in one browser page."""
 
     def __init__(self, browser, url: str, width: int = 1400, height: int = 900, timeout_ms: int = 60_000):
@@ -209,9 +222,6 @@ class ProjectorPage:
                 return frame
             self.page.wait_for_timeout(200)
         raise TimeoutError("the Projector's iframe never appeared")
-
-    def close(self) -> None:
-        self.page.close()
 
     # What the data panel says -------------------------------------------------
 
@@ -380,14 +390,11 @@ class ProjectorPage:
 def open_projector(browser, logdir: Path, timeout_ms: int = 30_000) -> Iterator[ProjectorPage]:
     """TensorBoard serving ``logdir``, and its Projector in a new page of ``browser``; both closed on exit."""
     server = TensorBoardServer(logdir)
-    projector = None
     try:
         server.get("/data/plugin/projector/runs")
-        projector = ProjectorPage(browser, server.url, timeout_ms=timeout_ms)
-        yield projector
+        with ProjectorPage(browser, server.url, timeout_ms=timeout_ms) as projector:
+            yield projector
     finally:
-        if projector:
-            projector.close()
         server.close()
 
 
@@ -461,15 +468,12 @@ def layout_mismatch(seen: np.ndarray, expected: np.ndarray) -> float:
     return float(np.linalg.norm(scale * seen @ (u @ vt) - expected) / np.linalg.norm(expected))
 
 
-class TimeSeriesPage:
+class TimeSeriesPage(_Page):
     """TensorBoard's Time Series tab (scalars and images of every run)."""
 
     def __init__(self, browser, url: str, width: int = 1400, height: int = 900):
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.page.goto(url + "/#timeseries")
-
-    def close(self) -> None:
-        self.page.close()
 
     def card(self, tag: str, timeout_ms: int = 60_000):
         """The card of one tag (e.g. ``epoch_loss``), found through the tag filter."""

@@ -162,8 +162,7 @@ def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(sn
     _, namespace = snippet_run
     vectors, words = np.asarray(namespace["vectors"]), namespace["words"]
     snippet_server.get("/data/plugin/projector/runs")  # wait until it answers
-    projector = ProjectorPage(browser, snippet_server.url)
-    try:
+    with ProjectorPage(browser, snippet_server.url) as projector:
         expected = f"Points: {len(words)} | Dimension: {vectors.shape[1]}"
         assert projector.wait_for_status(expected) == expected
         assert projector.label_by() == "label"  # one column: the Projector calls it "label"
@@ -171,8 +170,6 @@ def test_the_readme_snippet_in_the_browser_shows_every_point_and_finds_a_word(sn
         card = projector.point_card()
         neighbours = projector.neighbours()
         assert projector.error_message() == ""
-    finally:
-        projector.close()
     # Searching a word selects its point: the card names it, and its nearest points are listed by word.
     assert found == "1 matches." and card.split("\n")[0] == words[1]
     assert neighbours and set(neighbours) <= set(words) - {words[1]}

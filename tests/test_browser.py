@@ -67,15 +67,6 @@ def server(logs):
     server.close()
 
 
-def on_a_page(browser, server: TensorBoardServer, check, timeout_ms: int = 60_000) -> list[str]:
-    """``check(projector)`` on a new page of ``server``'s Projector, closed after."""
-    projector = ProjectorPage(browser, server.url, timeout_ms=timeout_ms)
-    try:
-        return check(projector)
-    finally:
-        projector.close()
-
-
 def metadata_labels(run_dir) -> list[str]:
     """The label column of a run's metadata, one per point."""
     return list(metadata_table((run_dir / "metadata.tsv").read_text().splitlines())["label"])
@@ -121,14 +112,11 @@ def projector_problems(projector: ProjectorPage, run: str, dimension: int, tenso
 
 
 def test_mnist_run_shows_300_digits_as_thumbnails_coloured_by_label(server, browser, logs):
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         assert projector_problems(projector, "mnist", 784, ["pixels", "pixels_tsne_2d"],
                                   metadata_label_counts(logs / "mnist")) == []
         assert sorted(projector.runs()) == ["autoencoder", "mnist"]
         assert projector.label_by() == "label"  # hovering a digit names its label
-    finally:
-        projector.close()
 
 
 def test_the_pca_panels_variance_is_that_of_a_random_projection_as_the_readme_says(server, browser, logs):
@@ -142,15 +130,12 @@ def test_the_pca_panels_variance_is_that_of_a_random_projection_as_the_readme_sa
     pixels = tf.train.load_checkpoint(str(logs / "mnist")).get_tensor("pixels")
     simulated = projector_variance_shares(pixels, draws=300) * 100
     exact = np.linalg.svd(pixels - pixels.mean(0), compute_uv=False) ** 2
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         projector.choose_run("mnist")
         projector.choose_tensor("pixels")
         projector.wait_for_status(f"Points: {N} | Dimension: 784")
         projector.open_bookmark("PCA, coloured by class")
         shown = projector.total_variance()
-    finally:
-        projector.close()
     assert simulated.min() - 0.05 <= shown <= simulated.max() + 0.05, (shown, simulated.min(), simulated.max())
     # ... a figure that moves from one load to the next, around (not at) what PCA of the pixels gives.
     exact_share = 100 * exact[:3].sum() / exact.sum()
@@ -160,8 +145,7 @@ def test_the_pca_panels_variance_is_that_of_a_random_projection_as_the_readme_sa
 def test_each_code_switches_the_view_to_64_dimensions(server, browser, logs):
     tensors = sorted(f"{name}{suffix}" for name in ("pixels", "pca_code", "dense_code", "conv_code")
                      for suffix in ("", "_tsne_2d"))
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         assert projector_problems(projector, "autoencoder", 64, tensors,
                                   metadata_label_counts(logs / "autoencoder"), LESSON_2_SHOWN) == []
         # A 2-D map is stored with a zero third column: the Projector draws nothing for 2-D tensors.
@@ -172,8 +156,6 @@ def test_each_code_switches_the_view_to_64_dimensions(server, browser, logs):
             assert projector.wait_for_status(expected) == expected
             projector.settle()
             assert shows_digit_thumbnails(projector.scatter_png()), f"{tensor} draws no thumbnails"
-    finally:
-        projector.close()
 
 
 BOOKMARKS = ["PCA, coloured by class", "t-SNE (converged offline), coloured by class", "Where the neighbours disagree"]
@@ -265,24 +247,18 @@ def disagreement_problems(projector: ProjectorPage, run_dir) -> list[str]:
 
 
 def test_the_disagreement_bookmark_selects_the_points_whose_neighbours_disagree(server, browser, logs):
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         assert disagreement_problems(projector, logs / "mnist") == []
-    finally:
-        projector.close()
 
 
 def test_the_trust_column_is_coloured_as_a_gradient_light_to_dark_blue(server, browser, logs):
     trust = [float(value) for value in metadata_table(
         (logs / "mnist" / "metadata.tsv").read_text().splitlines())["trust_pixels_tsne_2d"]]
     assert len(set(trust)) > 50  # more than 50 distinct numbers: what makes the Projector draw a gradient
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         projector.choose_run("mnist")
         projector.color_by("trust_pixels_tsne_2d")
         gradient = projector.legend_gradient()
-    finally:
-        projector.close()
     # The Projector's own colours: light yellow at the column's minimum, dark blue at its maximum; no categories.
     assert gradient["categories"] == 0 and gradient["stops"] == ["#ffffdd", "#1f2d86"], gradient
     assert [float(end) for end in gradient["ends"]] == [min(trust), max(trust)], gradient
@@ -298,8 +274,8 @@ def select_one_row_off(run_dir) -> None:
 
 
 def test_the_disagreement_check_fails_on_a_selection_one_row_off(browser, broken):
-    problems = on_a_page(browser, broken.server,
-                         lambda projector: disagreement_problems(projector, broken.logs / "select_one_row_off"))
+    with ProjectorPage(browser, broken.server.url) as projector:
+        problems = disagreement_problems(projector, broken.logs / "select_one_row_off")
     assert any("the selection lists classes" in problem for problem in problems), problems
 
 
@@ -348,8 +324,8 @@ def broken(logs, clustered_logs, tmp_path_factory):
 
 def bookmark_check(browser, broken, run: str) -> list[str]:
     """Check the bookmarks of the pixels of ``run``, one of the runs the broken-runs TensorBoard serves."""
-    return on_a_page(browser, broken.server, lambda projector: bookmark_problems(projector, broken.logs / run,
-                                                                                  "pixels"))
+    with ProjectorPage(browser, broken.server.url) as projector:
+        return bookmark_problems(projector, broken.logs / run, "pixels")
 
 
 def test_bookmarks_open_on_the_class_colours_and_the_stored_map(broken, browser):
@@ -388,11 +364,8 @@ def last_epoch_loss(folder) -> float:
 
 
 def test_time_series_shows_both_models_train_and_validation_loss(server, browser, logs):
-    page = TimeSeriesPage(browser, server.url)
-    try:
+    with TimeSeriesPage(browser, server.url) as page:
         table = page.scalar_table("epoch_loss", runs=4)
-    finally:
-        page.close()
     training = logs / "autoencoder" / "training"
     runs = {f"autoencoder/training/{model}/{split}": training / model / split
             for model in ("dense", "conv") for split in ("train", "validation")}
@@ -402,13 +375,10 @@ def test_time_series_shows_both_models_train_and_validation_loss(server, browser
 
 
 def test_images_tab_shows_the_reconstruction_grid(server, browser):
-    page = TimeSeriesPage(browser, server.url)
-    try:
+    with TimeSeriesPage(browser, server.url) as page:
         # 16 originals above PCA's, the dense and the conv model's reconstructions of them, 28 px each
         # after a 64 px margin that names each row
         assert page.image_sizes("reconstructions") == [(64 + 16 * 28, 4 * 28)]
-    finally:
-        page.close()
 
 
 @contextlib.contextmanager
@@ -481,7 +451,8 @@ def test_the_checks_fail_on_a_broken_run(breakage, finding, logs, broken, browse
         with open_projector(browser, tmp_path / "logs", timeout_ms=wait_ms) as projector:
             problems = check(projector)
     else:
-        problems = on_a_page(browser, broken.server, check, timeout_ms=20_000)
+        with ProjectorPage(browser, broken.server.url, timeout_ms=20_000) as projector:
+            problems = check(projector)
     assert any(finding in problem for problem in problems), f"{breakage.__name__}: {problems}"
 
 
@@ -516,8 +487,7 @@ def test_a_selection_saved_in_the_bookmarks_panel_comes_back_as_rows_of_the_run(
 
     import tensorflow as tf
 
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         projector.choose_run("mnist")
         projector.choose_tensor("pixels")
         projector.wait_for_status(f"Points: {N} | Dimension: 784")
@@ -529,8 +499,6 @@ def test_a_selection_saved_in_the_bookmarks_panel_comes_back_as_rows_of_the_run(
             panel.locator('paper-icon-button[title="Save bookmarks"]').click()
         assert download.value.suggested_filename in ("state", "state.txt")  # Chromium adds .txt to text/plain
         download.value.save_as(tmp_path / "state")
-    finally:
-        projector.close()
     result = run_script("tools/export_selection.py", logs / "mnist", tmp_path / "state", timeout=120)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))

@@ -184,8 +184,7 @@ def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, se
     from tutorial.classes import classes_of
 
     flowers = served = None
-    projector = ProjectorPage(browser, server.url)
-    try:
+    with ProjectorPage(browser, server.url) as projector:
         projector.choose_run("iris")
         assert projector.wait_for_status("Points: 150 | Dimension: 4") == "Points: 150 | Dimension: 4"
         projector.open_bookmark("t-SNE (converged offline), coloured by species")
@@ -199,8 +198,6 @@ def test_in_chromium_the_species_legend_and_the_photos_colour_thumbnails(own, se
         projector.settle(2000)
         served = np.asarray(Image.open(io.BytesIO(projector.scatter_png())).convert("RGB")).astype(int)
         assert projector.error_message() == ""
-    finally:
-        projector.close()
     assert legend == {"setosa": 50, "versicolor": 50, "virginica": 50}
     # Our pictures give each species the colour the Projector gives it.
     species = list(metadata_table((own["logs"] / "iris" / "metadata.tsv").read_text().splitlines())["species"])
